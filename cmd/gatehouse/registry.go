@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+)
+
+// collectorEnv is what a collector may take from the command line and the
+// configuration when it is built.
+type collectorEnv struct {
+	Config *gates.Config
+	Env    string // the environment being checked, e.g. "prod"
+	Stderr io.Writer
+}
+
+// collectorFactories build the collectors `gatehouse check` runs. Each
+// evidence producer registers its factory from its own file's init, so that
+// wiring a new collector touches no shared file.
+var collectorFactories []func(collectorEnv) (gates.Collector, error)
+
+func registerCollector(f func(collectorEnv) (gates.Collector, error)) {
+	collectorFactories = append(collectorFactories, f)
+}
+
+// resolverFactory, when set (by attest wiring), resolves image tags to
+// digests and hashes file subjects before a decision.
+var resolverFactory func(collectorEnv) (gates.Resolver, error)
+
+// attesterFactory, when set (by attest wiring), builds what
+// `gatehouse check --attest --key KEY` uses to sign a VSA for each subject
+// that passed and attach or write it. It returns where each VSA went.
+var attesterFactory func(key string, env collectorEnv) (attester, error)
+
+type attester interface {
+	Attest(ctx context.Context, d *gates.Decision) (location string, err error)
+}

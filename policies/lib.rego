@@ -1,0 +1,39 @@
+# METADATA
+# description: Helpers shared by the default gates. Not a gate itself.
+package gatehouse.lib
+
+# params merges a gate's defaults with data.gatehouse.config.<gate>, so the
+# gates work with no configuration at all (and under `opa test`).
+params(gate, defaults) := object.union(defaults, object.get(data, ["gatehouse", "config", gate], {}))
+
+# evidence_denials fails closed: a deny when evidence `name` is missing or
+# its collector recorded an error.
+evidence_denials(name) := {v |
+	not input.evidence[name]
+	v := {
+		"rule": "evidence_missing",
+		"severity": "high",
+		"message": sprintf("no %s evidence was collected for %s:%s", [name, input.subject.kind, input.subject.ref]),
+		"remediation": sprintf("run the %s collector or pass --evidence %s=FILE", [name, name]),
+	}
+} | {v |
+	err := input.evidence[name].error
+	v := {
+		"rule": "evidence_error",
+		"severity": "high",
+		"message": sprintf("%s evidence could not be collected: %v", [name, err]),
+		"remediation": "fix the cause named in the message and run the check again",
+	}
+}
+
+# evidence_ok holds when evidence `name` is present and not an error.
+evidence_ok(name) if {
+	input.evidence[name]
+	not input.evidence[name].error
+}
+
+# severity_rank orders severities; unknown severities rank highest (fail closed).
+severity_rank(s) := r if {
+	ranks := {"low": 1, "medium": 2, "high": 3, "critical": 4}
+	r := object.get(ranks, lower(s), 5)
+}
