@@ -1,0 +1,461 @@
+package gates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/util"
+)
+
+// ErrUndecided wraps every reason the engine could not reach a decision
+// (bad configuration, a missing gate, a policy error). Callers fail closed.
+var ErrUndecided = errors.New("could not decide")
+
+// Engine evaluates gates over evidence. It is safe for concurrent use: the
+// policy is compiled once in New, and each (environment, gate list) is
+// prepared once and reused for every decision.
+type Engine struct {
+	cfg        *Config
+	policies   *bundleSet
+	collectors []Collector
+	waivers    []Waiver
+	now        func() time.Time
+	timeout    time.Duration
+
+	mu       sync.Mutex
+	prepared map[string]*preparedQuery
+}
+
+type preparedQuery struct {
+	gates []string
+	query rego.PreparedEvalQuery
+}
+
+// Option configures New.
+type Option func(*engineOptions)
+
+type engineOptions struct {
+	cfg            *Config
+	defaultFS      fs.FS
+	noDefaults     bool
+	sources        []string
+	collectors     []Collector
+	waivers        []Waiver
+	now            func() time.Time
+	collectTimeout time.Duration
+}
+
+// WithConfig sets the configuration (environments, gates, params).
+func WithConfig(c *Config) Option { return func(o *engineOptions) { o.cfg = c } }
+
+// WithDefaultPolicies sets the embedded default bundle (policies.FS).
+func WithDefaultPolicies(fsys fs.FS) Option { return func(o *engineOptions) { o.defaultFS = fsys } }
+
+// WithoutDefaultPolicies drops the default bundle: only WithPolicies apply.
+func WithoutDefaultPolicies() Option { return func(o *engineOptions) { o.noDefaults = true } }
+
+// WithPolicies adds policy sources: folders, .rego files or OPA bundles
+// (.tar.gz). A gate package given here and in the defaults is an error
+// unless the defaults are dropped, so nobody overrides a gate by accident.
+func WithPolicies(paths ...string) Option {
+	return func(o *engineOptions) { o.sources = append(o.sources, paths...) }
+}
+
+// WithCollectors registers evidence collectors.
+func WithCollectors(cs ...Collector) Option {
+	return func(o *engineOptions) { o.collectors = append(o.collectors, cs...) }
+}
+
+// WithWaivers sets the waivers applied to every decision.
+func WithWaivers(ws []Waiver) Option {
+	return func(o *engineOptions) { o.waivers = append(o.waivers, ws...) }
+}
+
+// WithClock sets the clock (tests, replays).
+func WithClock(now func() time.Time) Option { return func(o *engineOptions) { o.now = now } }
+
+// WithCollectTimeout bounds all collectors of one decision together.
+func WithCollectTimeout(d time.Duration) Option {
+	return func(o *engineOptions) { o.collectTimeout = d }
+}
+
+// New compiles the policies and returns a ready engine.
+func New(opts ...Option) (*Engine, error) {
+	o := engineOptions{now: time.Now, collectTimeout: 5 * time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.cfg == nil {
+		return nil, fmt.Errorf("%w: no configuration given", ErrUndecided)
+	}
+	var srcs []policySource
+	data := map[string]any{}
+	if !o.noDefaults {
+		if o.defaultFS == nil {
+			return nil, fmt.Errorf("%w: no default policies given (use WithDefaultPolicies or WithoutDefaultPolicies)", ErrUndecided)
+		}
+		s, err := readFSPolicies(o.defaultFS, "policies")
+		if err != nil {
+			return nil, fmt.Errorf("%w: read default policies: %v", ErrUndecided, err)
+		}
+		srcs = append(srcs, s...)
+	}
+	for _, p := range o.sources {
+		s, d, err := readPolicySource(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+		}
+		srcs = append(srcs, s...)
+		for k, v := range d {
+			data[k] = v
+		}
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("%w: no policies: the defaults are off and no --policy was given", ErrUndecided)
+	}
+	bs, err := compilePolicies(srcs, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+	}
+	return &Engine{
+		cfg:        o.cfg,
+		policies:   bs,
+		collectors: o.collectors,
+		waivers:    o.waivers,
+		now:        o.now,
+		timeout:    o.collectTimeout,
+		prepared:   map[string]*preparedQuery{},
+	}, nil
+}
+
+// PolicyDigest is the digest of the compiled policy sources.
+func (e *Engine) PolicyDigest() string { return e.policies.digest }
+
+// Gates lists the gates the policy defines, sorted.
+func (e *Engine) Gates() []string {
+	out := make([]string, 0, len(e.policies.gates))
+	for g := range e.policies.gates {
+		out = append(out, g)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Request asks for one decision.
+type Request struct {
+	Subject Subject
+	// Environment is the configuration's environment ("" = default).
+	Environment string
+	// Gates, when set, are the only gates run (`--gate`); otherwise the
+	// gates the environment requires for the subject's kind.
+	Gates []string
+	// Evidence is pre-collected evidence; its collectors are not run.
+	Evidence map[string]any
+	// Context is extra input.context (namespace, requester, ...).
+	Context map[string]any
+}
+
+// GatesFor returns the gates a request runs, or an error when none apply.
+func (e *Engine) GatesFor(req Request) (env string, gates []string, err error) {
+	env, envCfg, err := e.cfg.Environment(req.Environment)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+	}
+	gates = req.Gates
+	if len(gates) == 0 {
+		gates = envCfg.Gates[req.Subject.Kind]
+	}
+	if len(gates) == 0 {
+		return "", nil, fmt.Errorf("%w: environment %q requires no gates for %s subjects: configure some under environments.%s.gates.%s", ErrUndecided, env, req.Subject.Kind, env, req.Subject.Kind)
+	}
+	gates = append([]string(nil), gates...)
+	sort.Strings(gates)
+	gates = dedupe(gates)
+	for _, g := range gates {
+		if _, ok := e.policies.gates[g]; !ok {
+			return "", nil, fmt.Errorf("%w: gate %q has no policy: no package gatehouse.gates.%s in the policy bundle (have %s)", ErrUndecided, g, g, strings.Join(e.Gates(), ", "))
+		}
+	}
+	return env, gates, nil
+}
+
+// Prepare compiles the query for an environment's gate list ahead of the
+// first decision; Decide prepares lazily otherwise.
+func (e *Engine) Prepare(ctx context.Context, env string, gates []string) error {
+	_, err := e.preparedFor(ctx, env, gates)
+	return err
+}
+
+func (e *Engine) preparedFor(ctx context.Context, env string, gates []string) (*preparedQuery, error) {
+	key := env + "\x00" + strings.Join(gates, ",")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if pq, ok := e.prepared[key]; ok {
+		return pq, nil
+	}
+	// One query evaluates every gate: deny_<i> and warn_<i> per gate.
+	var q strings.Builder
+	for i, g := range gates {
+		if i > 0 {
+			q.WriteString("; ")
+		}
+		fmt.Fprintf(&q, "deny_%d := [x | some x in data.gatehouse.gates.%s.deny]; warn_%d := [x | some x in data.gatehouse.gates.%s.warn]", i, g, i, g)
+	}
+	root := map[string]any{}
+	for k, v := range e.policies.data {
+		root[k] = v
+	}
+	gh, _ := root["gatehouse"].(map[string]any)
+	ghCopy := map[string]any{}
+	for k, v := range gh {
+		ghCopy[k] = v
+	}
+	ghCopy["config"] = e.cfg.Data(env)
+	root["gatehouse"] = ghCopy
+	// Round-trip through JSON so YAML-typed values become plain JSON values
+	// the store accepts.
+	var storeData any = root
+	if err := util.RoundTrip(&storeData); err != nil {
+		return nil, fmt.Errorf("%w: configuration data: %v", ErrUndecided, err)
+	}
+	obj, _ := storeData.(map[string]any)
+	r := rego.New(
+		rego.Compiler(e.policies.compiler),
+		rego.Store(inmem.NewFromObject(obj)),
+		rego.Query(q.String()),
+	)
+	prepared, err := r.PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: prepare gates %v: %v", ErrUndecided, gates, err)
+	}
+	pq := &preparedQuery{gates: gates, query: prepared}
+	e.prepared[key] = pq
+	return pq, nil
+}
+
+// Decide collects what evidence is missing, evaluates the gates and
+// applies waivers. An error means no decision: callers must deny.
+func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
+	env, gates, err := e.GatesFor(req)
+	if err != nil {
+		return nil, err
+	}
+	pq, err := e.preparedFor(ctx, env, gates)
+	if err != nil {
+		return nil, err
+	}
+	evidence := e.collect(ctx, req.Subject, e.evidenceKeys(gates), req.Evidence)
+	now := e.now().UTC()
+
+	evAST := ast.NewObject()
+	digests := make(map[string]string, len(evidence))
+	for name, raw := range evidence {
+		digests[name] = hashBytes(raw)
+		v, err := ast.ValueFromReader(strings.NewReader(string(raw)))
+		if err != nil {
+			return nil, fmt.Errorf("%w: evidence %s is not JSON: %v", ErrUndecided, name, err)
+		}
+		evAST.Insert(ast.StringTerm(name), ast.NewTerm(v))
+	}
+	subj, err := ast.InterfaceToValue(req.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("%w: subject: %v", ErrUndecided, err)
+	}
+	ctxDoc := map[string]any{}
+	for k, v := range req.Context {
+		ctxDoc[k] = v
+	}
+	ctxDoc["environment"] = env
+	ctxDoc["time"] = now.Format(time.RFC3339)
+	ctxVal, err := ast.InterfaceToValue(ctxDoc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: context: %v", ErrUndecided, err)
+	}
+	input := ast.NewObject(
+		ast.Item(ast.StringTerm("subject"), ast.NewTerm(subj)),
+		ast.Item(ast.StringTerm("evidence"), ast.NewTerm(evAST)),
+		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxVal)),
+	)
+	rs, err := pq.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("%w: evaluate gates: %v", ErrUndecided, err)
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%w: evaluate gates: the policy gave %d results, want 1", ErrUndecided, len(rs))
+	}
+	var violations, warnings []Finding
+	for i, g := range gates {
+		d, err := findings(g, rs[0].Bindings[fmt.Sprintf("deny_%d", i)])
+		if err != nil {
+			return nil, err
+		}
+		w, err := findings(g, rs[0].Bindings[fmt.Sprintf("warn_%d", i)])
+		if err != nil {
+			return nil, err
+		}
+		violations = append(violations, d...)
+		warnings = append(warnings, w...)
+	}
+	kept, waived, expired := applyWaivers(req.Subject, violations, e.waivers, now)
+	return &Decision{
+		Subject:         req.Subject,
+		Environment:     env,
+		Allowed:         len(kept) == 0,
+		Gates:           gates,
+		Violations:      nonNil(kept),
+		Warnings:        nonNil(warnings),
+		Waived:          waived,
+		ExpiredWaivers:  expired,
+		PolicyDigest:    e.policies.digest,
+		EvidenceDigests: digests,
+		Time:            now,
+	}, nil
+}
+
+func nonNil(f []Finding) []Finding {
+	if f == nil {
+		return []Finding{}
+	}
+	return f
+}
+
+// findings reads one gate's deny or warn set. A malformed entry is a
+// policy error: the engine cannot tell what the gate meant.
+func findings(gate string, v any) ([]Finding, error) {
+	items, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: gate %s: deny/warn must be a set of objects, got %T", ErrUndecided, gate, v)
+	}
+	out := make([]Finding, 0, len(items))
+	for _, it := range items {
+		var f Finding
+		switch m := it.(type) {
+		case map[string]any:
+			f.Rule, _ = m["rule"].(string)
+			f.Message, _ = m["message"].(string)
+			f.Severity, _ = m["severity"].(string)
+			f.Remediation, _ = m["remediation"].(string)
+			f.Location, _ = m["location"].(string)
+		case string:
+			// Plain-string messages, as many hand-written policies use.
+			f.Message = m
+		default:
+			return nil, fmt.Errorf("%w: gate %s: a deny/warn entry is %T, want an object {rule, message, severity, remediation}", ErrUndecided, gate, it)
+		}
+		f.Gate = gate
+		if f.Rule == "" {
+			f.Rule = gate
+		}
+		if f.Severity == "" {
+			f.Severity = SeverityHigh
+		}
+		f.Severity = strings.ToLower(f.Severity)
+		if f.Message == "" {
+			f.Message = fmt.Sprintf("gate %s rule %s", gate, f.Rule)
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rule != out[j].Rule {
+			return out[i].Rule < out[j].Rule
+		}
+		return out[i].Message < out[j].Message
+	})
+	return out, nil
+}
+
+// evidenceKeys is the union of the evidence the gates read.
+func (e *Engine) evidenceKeys(gates []string) map[string]bool {
+	keys := map[string]bool{}
+	for _, g := range gates {
+		for _, k := range e.policies.gates[g].Evidence {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+// collect runs, concurrently under one deadline, every collector whose
+// evidence a gate reads and that was not supplied; it returns each piece
+// of evidence as JSON. A failed or timed-out collector yields {"error"}.
+func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool, supplied map[string]any) map[string][]byte {
+	out := make(map[string][]byte, len(needed))
+	for name, v := range supplied {
+		out[name] = marshalEvidence(name, v, nil)
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, c := range e.collectors {
+		name := c.Name()
+		if !needed[name] || out[name] != nil || !c.Applies(s) {
+			continue
+		}
+		wg.Add(1)
+		go func(c Collector, name string) {
+			defer wg.Done()
+			v, err := collectOne(ctx, c, s)
+			b := marshalEvidence(name, v, err)
+			mu.Lock()
+			out[name] = b
+			mu.Unlock()
+		}(c, name)
+	}
+	wg.Wait()
+	return out
+}
+
+// collectOne runs one collector, returning when it does or when the
+// deadline passes, whichever is first: a collector that ignores its
+// context cannot hold up the decision.
+func collectOne(ctx context.Context, c Collector, s Subject) (v any, err error) {
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("collector %s panicked: %v", c.Name(), r)}
+			}
+		}()
+		v, err := c.Collect(ctx, s)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("collector %s: %w", c.Name(), ctx.Err())
+	}
+}
+
+// marshalEvidence turns a collector's result into the JSON object the gates
+// read; anything unusable becomes an error object so the gate fails closed.
+func marshalEvidence(name string, v any, err error) []byte {
+	if err == nil {
+		b, merr := json.Marshal(v)
+		switch {
+		case merr != nil:
+			err = fmt.Errorf("evidence %s does not marshal to JSON: %v", name, merr)
+		case len(b) == 0 || b[0] != '{':
+			err = fmt.Errorf("evidence %s is not a JSON object", name)
+		default:
+			return b
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"error": err.Error()})
+	return b
+}

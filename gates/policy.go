@@ -1,0 +1,235 @@
+package gates
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/bundle"
+)
+
+// gatePackagePrefix is where every gate lives: package gatehouse.gates.<gate>.
+const gatePackagePrefix = "gatehouse.gates."
+
+// maxPolicyBytes bounds one policy source file or bundle (hostile bundles).
+const maxPolicyBytes = 64 << 20
+
+// policySource is one Rego file with the name it is known by.
+type policySource struct {
+	name string
+	src  []byte
+}
+
+// bundleSet is the compiled policy: every module, its digest and what the
+// gates declare about themselves.
+type bundleSet struct {
+	compiler *ast.Compiler
+	digest   string
+	// data is the merged data documents of OPA bundles (may be empty).
+	data map[string]any
+	// gates maps a gate name to its metadata.
+	gates map[string]gateInfo
+}
+
+type gateInfo struct {
+	Title       string
+	Description string
+	// Evidence are the evidence keys the gate reads (METADATA custom.evidence);
+	// without the annotation, the gate's own name.
+	Evidence []string
+}
+
+// isTestFile reports Rego test files, which decisions never need.
+func isTestFile(name string) bool { return strings.HasSuffix(name, "_test.rego") }
+
+// readFSPolicies reads every non-test .rego file of fsys.
+func readFSPolicies(fsys fs.FS, prefix string) ([]policySource, error) {
+	var out []policySource
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".rego") || isTestFile(p) {
+			return nil
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, policySource{name: path.Join(prefix, p), src: b})
+		return nil
+	})
+	return out, err
+}
+
+// readPolicySource reads a policy folder or an OPA bundle (.tar.gz).
+func readPolicySource(p string) ([]policySource, map[string]any, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy source: %w", err)
+	}
+	if st.IsDir() {
+		srcs, err := readFSPolicies(os.DirFS(p), p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("policy folder %s: %w", p, err)
+		}
+		if len(srcs) == 0 {
+			return nil, nil, fmt.Errorf("policy folder %s holds no .rego files", p)
+		}
+		return srcs, nil, nil
+	}
+	if !strings.HasSuffix(p, ".tar.gz") && !strings.HasSuffix(p, ".tgz") {
+		if strings.HasSuffix(p, ".rego") {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			return []policySource{{name: p, src: b}}, nil, nil
+		}
+		return nil, nil, fmt.Errorf("policy source %s: want a folder, a .rego file or an OPA bundle .tar.gz", p)
+	}
+	return readBundle(p)
+}
+
+// readBundle reads an OPA bundle with OPA's own reader, bounded in size.
+func readBundle(p string) ([]policySource, map[string]any, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy bundle: %w", err)
+	}
+	defer f.Close()
+	if err := checkBundleSize(f); err != nil {
+		return nil, nil, fmt.Errorf("policy bundle %s: %w", p, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, err
+	}
+	b, err := bundle.NewReader(f).WithSizeLimitBytes(maxPolicyBytes).WithRegoVersion(ast.RegoV1).Read()
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy bundle %s: %w", p, err)
+	}
+	var srcs []policySource
+	for _, m := range b.Modules {
+		if isTestFile(m.Path) {
+			continue
+		}
+		srcs = append(srcs, policySource{name: p + ":" + strings.TrimPrefix(m.Path, "/"), src: m.Raw})
+	}
+	return srcs, b.Data, nil
+}
+
+// checkBundleSize refuses gzip bombs before OPA's reader inflates them.
+func checkBundleSize(r io.Reader) error {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("not a gzip file: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	var total int64
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar: %w", err)
+		}
+		total += h.Size
+		if total > maxPolicyBytes {
+			return fmt.Errorf("bundle inflates past %d MiB", maxPolicyBytes>>20)
+		}
+	}
+}
+
+// compilePolicies parses and compiles every source once.
+func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, error) {
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].name < srcs[j].name })
+	h := sha256.New()
+	modules := make(map[string]*ast.Module, len(srcs))
+	for _, s := range srcs {
+		if _, dup := modules[s.name]; dup {
+			return nil, fmt.Errorf("policy %s is given twice", s.name)
+		}
+		m, err := ast.ParseModuleWithOpts(s.name, string(s.src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return nil, fmt.Errorf("parse policy: %w", err)
+		}
+		modules[s.name] = m
+		// The digest covers names and contents, length-prefixed so no two
+		// different bundles hash alike.
+		fmt.Fprintf(h, "%d:%s%d:", len(s.name), s.name, len(s.src))
+		h.Write(s.src)
+	}
+	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	if c.Compile(modules); c.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", c.Errors)
+	}
+	bs := &bundleSet{
+		compiler: c,
+		digest:   "sha256:" + hex.EncodeToString(h.Sum(nil)),
+		data:     data,
+		gates:    map[string]gateInfo{},
+	}
+	for _, m := range modules {
+		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+		gate, ok := strings.CutPrefix(pkg, gatePackagePrefix)
+		if !ok || strings.Contains(gate, ".") {
+			continue
+		}
+		info := bs.gates[gate]
+		for _, a := range m.Annotations {
+			if a.Scope != "package" && a.Scope != "subpackages" {
+				continue
+			}
+			if a.Title != "" {
+				info.Title = a.Title
+			}
+			if a.Description != "" {
+				info.Description = a.Description
+			}
+			if ev, ok := a.Custom["evidence"].([]any); ok {
+				for _, e := range ev {
+					if s, ok := e.(string); ok {
+						info.Evidence = append(info.Evidence, s)
+					}
+				}
+			}
+		}
+		bs.gates[gate] = info
+	}
+	for g, info := range bs.gates {
+		if len(info.Evidence) == 0 {
+			info.Evidence = []string{g}
+		}
+		sort.Strings(info.Evidence)
+		info.Evidence = dedupe(info.Evidence)
+		bs.gates[g] = info
+	}
+	return bs, nil
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// hashBytes is the sha256 digest of b in "sha256:<hex>" form.
+func hashBytes(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
