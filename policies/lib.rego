@@ -4,7 +4,11 @@ package gatehouse.lib
 
 # params merges a gate's defaults with data.gatehouse.config.<gate>, so the
 # gates work with no configuration at all (and under `opa test`).
-params(gate, defaults) := object.union(defaults, object.get(data, ["gatehouse", "config", gate], {}))
+# (It reads data.gatehouse.config[gate] directly: a lookup through all of
+# `data` would make every gate that calls it recursive.)
+params(gate, defaults) := p if {
+	p := object.union(defaults, data.gatehouse.config[gate])
+} else := defaults
 
 # evidence_denials fails closed: a deny when evidence `name` is missing or
 # its collector recorded an error.

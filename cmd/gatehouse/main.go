@@ -4,9 +4,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -63,8 +66,10 @@ func main() { os.Exit(run(os.Args[1:])) }
 
 // run executes the command line and maps its outcome to an exit code.
 func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
+	err := rootCmd.ExecuteContext(ctx)
 	if err == nil {
 		return exitAllowed
 	}
