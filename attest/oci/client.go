@@ -1,0 +1,200 @@
+// Package oci verifies what is attached to images and OCI artifacts in their
+// registries: cosign signatures and attestations in both of the formats cosign
+// writes (the classic tag schema, sha256-<digest>.sig / .att, and Sigstore
+// bundles stored as OCI 1.1 referrers, with the referrers-tag fallback for
+// registries without the referrers API), and it attaches gatehouse's signed
+// Verification Summary Attestations (VSAs) the way `cosign attest` does.
+//
+// Every call is about a digest: tags are resolved first (Client.Resolve), and
+// every network call runs under the caller's context and the client's timeout.
+// Verification is offline apart from the registry: keys need nothing else,
+// keyless signatures are checked against a trusted-root file (certificate
+// chain, identity, and the transparency-log inclusion promise it carries).
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/google"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+)
+
+// DefaultTimeout bounds one registry operation when Options.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// Limits on what is read from a registry: an attacker controls the registry's
+// answers as much as the image.
+const (
+	// MaxAttachments is the most signatures, attestations or referrers
+	// looked at per image and format.
+	MaxAttachments = 100
+	// MaxPayloadBytes bounds one signature payload, DSSE envelope or bundle.
+	MaxPayloadBytes = 4 << 20
+)
+
+// Options configure a Client. The zero value is ready to use.
+type Options struct {
+	// Keychain authenticates to registries. Default: the Docker config
+	// keychain plus Google's (gcloud, metadata server, GOOGLE_APPLICATION_CREDENTIALS)
+	// for Artifact Registry and GCR.
+	Keychain authn.Keychain
+	// Transport replaces the HTTP transport (tests, proxies).
+	Transport http.RoundTripper
+	// Insecure allows plain HTTP to registries that are not on loopback
+	// (loopback and RFC 1918 addresses use HTTP anyway).
+	Insecure bool
+	// Timeout bounds each operation; DefaultTimeout when zero.
+	Timeout time.Duration
+}
+
+// Client talks to OCI registries.
+type Client struct {
+	opts Options
+}
+
+// New returns a Client.
+func New(opts Options) *Client {
+	if opts.Keychain == nil {
+		opts.Keychain = authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Client{opts: opts}
+}
+
+// ErrNotFound is returned (wrapped) when an image or tag does not exist.
+var ErrNotFound = errors.New("not found in registry")
+
+func (c *Client) nameOptions() []name.Option {
+	opts := []name.Option{name.StrictValidation}
+	if c.opts.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	return opts
+}
+
+// ParseReference parses an image reference (tag or digest). References
+// without a registry mean Docker Hub, as with docker and cosign.
+func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(strings.TrimPrefix(ref, "image:"), c.nameOptions()[1:]...)
+	if err != nil {
+		return nil, fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(c.opts.Keychain),
+		// One quick retry at most: a gate must answer within its deadline.
+		remote.WithRetryBackoff(remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Steps: 2}),
+	}
+	if c.opts.Transport != nil {
+		opts = append(opts, remote.WithTransport(c.opts.Transport))
+	}
+	return opts
+}
+
+func (c *Client) cosignOptions(ctx context.Context) []ociremote.Option {
+	return []ociremote.Option{
+		ociremote.WithRemoteOptions(c.remoteOptions(ctx)...),
+		ociremote.WithNameOptions(c.nameOptions()[1:]...),
+	}
+}
+
+// withTimeout applies the client's per-operation timeout.
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.opts.Timeout)
+}
+
+// Resolve turns a reference into a digest reference: a tag is looked up in
+// its registry (HEAD, falling back to GET); a digest reference is returned
+// as it is, without a network call.
+func (c *Client) Resolve(ctx context.Context, ref string) (name.Digest, error) {
+	r, err := c.ParseReference(ref)
+	if err != nil {
+		return name.Digest{}, err
+	}
+	if d, ok := r.(name.Digest); ok {
+		return d, nil
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	desc, err := c.head(ctx, r)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("resolve %s: %w", r, err)
+	}
+	return r.Context().Digest(desc.Digest.String()), nil
+}
+
+// Describe returns the manifest descriptor of an image, index or artifact,
+// including its artifactType when the registry reports one.
+func (c *Client) Describe(ctx context.Context, ref name.Reference) (*v1.Descriptor, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	desc, err := remote.Get(ref, c.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	out := desc.Descriptor
+	if out.ArtifactType == "" {
+		// OCI 1.1 artifacts carry artifactType in the manifest; older ones
+		// only the config media type.
+		var m struct {
+			ArtifactType string `json:"artifactType"`
+			Config       struct {
+				MediaType string `json:"mediaType"`
+			} `json:"config"`
+		}
+		if err := jsonUnmarshalLimited(desc.Manifest, &m); err == nil {
+			out.ArtifactType = m.ArtifactType
+			if out.ArtifactType == "" && !strings.Contains(m.Config.MediaType, "container.image") &&
+				!strings.Contains(m.Config.MediaType, "image.config") {
+				out.ArtifactType = m.Config.MediaType
+			}
+		}
+	}
+	return &out, nil
+}
+
+func (c *Client) head(ctx context.Context, r name.Reference) (*v1.Descriptor, error) {
+	desc, err := remote.Head(r, c.remoteOptions(ctx)...)
+	if err == nil {
+		return desc, nil
+	}
+	if ctx.Err() != nil {
+		return nil, classify(r.String(), err)
+	}
+	// Some registries answer HEAD badly; GET is authoritative.
+	gd, gerr := remote.Get(r, c.remoteOptions(ctx)...)
+	if gerr != nil {
+		return nil, classify(r.String(), gerr)
+	}
+	return &gd.Descriptor, nil
+}
+
+// classify turns transport errors into messages that say what to do.
+func classify(what string, err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("registry did not answer for %s in time (%w): check that the registry is up and reachable, or raise the timeout", what, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", what, err)
+	case isNotFound(err):
+		return fmt.Errorf("%s: %w: %v", what, ErrNotFound, err)
+	case strings.Contains(err.Error(), "connection refused"):
+		return fmt.Errorf("registry for %s refused the connection (is it running at that address?): %w", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,183 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Schema names of the evidence documents (versioned: a breaking change
+// gets a new name, and the gates check it).
+const (
+	SignaturesSchema = "signatures/v1"
+	ProvenanceSchema = "provenance/v1"
+)
+
+// SignaturesEvidence is input.evidence.signatures.
+type SignaturesEvidence struct {
+	Schema string `json:"schema"`
+	// Digest is what was verified ("sha256:...").
+	Digest string `json:"digest"`
+	// Verified is true when at least one signature verified under the policy.
+	Verified   bool              `json:"verified"`
+	Signatures []SignatureResult `json:"signatures"`
+}
+
+// SignatureResult is one signature that was found, verified or not.
+type SignatureResult struct {
+	Format   string `json:"format"`
+	Verified bool   `json:"verified"`
+	// Key is the reference (path or inline[N]) of the key that verified it;
+	// Fingerprint its sha256 fingerprint.
+	Key         string `json:"key,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Identity and Issuer are the certificate's subject and OIDC issuer.
+	Identity string `json:"identity,omitempty"`
+	Issuer   string `json:"issuer,omitempty"`
+	// Tlog is true when a transparency-log entry was verified with it.
+	Tlog bool `json:"tlog"`
+	// Location is where it was found (tag and layer, or referrer digest).
+	Location string `json:"location,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+func resultOf(a *attachment, o outcome) SignatureResult {
+	r := SignatureResult{Format: a.format, Verified: o.verified, Identity: o.identity, Issuer: o.issuer, Tlog: o.tlog, Location: a.where}
+	if o.key != nil {
+		r.Key, r.Fingerprint = o.key.Ref, o.key.Fingerprint
+	}
+	if o.err != nil {
+		r.Error = o.err.Error()
+	}
+	return r
+}
+
+// VerifySignatures finds every signature of the image d in both formats and
+// verifies each against the policy. An error means the registry could not
+// be asked (or the policy is empty): the caller must not treat it as a pass.
+// Unsigned or badly signed images are not errors: Verified is false and each
+// signature says why.
+func (c *Client) VerifySignatures(ctx context.Context, d name.Digest, p *Policy) (*SignaturesEvidence, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	h, err := hashOf(d)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	classic, err := c.classicAttachments(ctx, d, "sig")
+	if err != nil {
+		return nil, err
+	}
+	refs, err := c.bundleReferrers(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	ev := &SignaturesEvidence{Schema: SignaturesSchema, Digest: d.DigestStr(), Signatures: []SignatureResult{}}
+	for _, a := range classic {
+		r := resultOf(a, verifyAttachment(ctx, a, h, p, false))
+		ev.Signatures = append(ev.Signatures, r)
+		ev.Verified = ev.Verified || r.Verified
+	}
+	for _, a := range refs {
+		if a.bundle != nil && !a.isSignature() {
+			continue // an attestation: see Attestations
+		}
+		r := resultOf(a, verifyAttachment(ctx, a, h, p, false))
+		ev.Signatures = append(ev.Signatures, r)
+		ev.Verified = ev.Verified || r.Verified
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, classify(d.String(), err)
+	}
+	return ev, nil
+}
+
+// Attestation is one verified (or rejected) attestation of an image.
+type Attestation struct {
+	Format        string `json:"format"`
+	PredicateType string `json:"predicate_type"`
+	Verified      bool   `json:"verified"`
+	Key           string `json:"key,omitempty"`
+	Identity      string `json:"identity,omitempty"`
+	Issuer        string `json:"issuer,omitempty"`
+	Location      string `json:"location,omitempty"`
+	Error         string `json:"error,omitempty"`
+	// Statement is the in-toto statement, only when Verified.
+	Statement []byte `json:"-"`
+}
+
+// Attestations finds the attestations of d in both formats (optionally only
+// those of one predicate type) and verifies each against the policy.
+func (c *Client) Attestations(ctx context.Context, d name.Digest, p *Policy, predicateType string) ([]Attestation, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	h, err := hashOf(d)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	classic, err := c.classicAttachments(ctx, d, "att")
+	if err != nil {
+		return nil, err
+	}
+	refs, err := c.bundleReferrers(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	out := []Attestation{}
+	for _, a := range append(classic, refs...) {
+		if a.bundle != nil && a.isSignature() {
+			continue
+		}
+		if predicateType != "" && a.predicateType != "" && a.predicateType != predicateType {
+			continue
+		}
+		o := verifyAttachment(ctx, a, h, p, true)
+		at := Attestation{Format: a.format, PredicateType: a.predicateType, Verified: o.verified, Identity: o.identity, Issuer: o.issuer, Location: a.where}
+		if o.key != nil {
+			at.Key = o.key.Ref
+		}
+		if o.err != nil {
+			at.Error = o.err.Error()
+		}
+		if o.verified {
+			// The signed statement, not the unsigned annotation, says what it is.
+			pt, err := statementPredicateType(o.statement)
+			if err != nil {
+				at.Verified, at.Error = false, err.Error()
+			} else {
+				at.PredicateType = pt
+				at.Statement = o.statement
+			}
+		}
+		if predicateType != "" && at.PredicateType != predicateType {
+			continue
+		}
+		out = append(out, at)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, classify(d.String(), err)
+	}
+	return out, nil
+}
+
+func statementPredicateType(st []byte) (string, error) {
+	var s struct {
+		Type          string `json:"_type"`
+		PredicateType string `json:"predicateType"`
+	}
+	if err := jsonUnmarshalLimited(st, &s); err != nil {
+		return "", fmt.Errorf("in-toto statement: %w", err)
+	}
+	if s.PredicateType == "" {
+		return "", errors.New("in-toto statement has no predicateType")
+	}
+	return s.PredicateType, nil
+}
