@@ -2,7 +2,11 @@ package oci
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -21,3 +25,11 @@ func cryptoutilsSHA256(b []byte) ([]byte, int64, error) {
 	raw, err := hex.DecodeString(h.Hex)
 	return raw, n, err
 }
+
+func emptyImage() v1.Image { return empty.Image }
+
+func newStaticSignature(payload, sig []byte) (oci.Signature, error) {
+	return static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig))
+}
+
+func cmpDiff(a, b any) string { return cmp.Diff(a, b) }
