@@ -1,0 +1,82 @@
+# METADATA
+# title: Signature
+# description: The artifact carries a valid signature from a configured key or keyless identity.
+# custom:
+#   evidence: [signatures]
+package gatehouse.gates.signature
+
+import data.gatehouse.lib
+
+# keys and identities are used by the collector, which verifies with them;
+# this gate judges what it found. Formats lists the accepted signature formats.
+params := lib.params("signature", {"formats": ["cosign-tag", "bundle-referrer", "blob-bundle"]})
+
+ev := input.evidence.signatures
+
+deny contains v if some v in lib.evidence_denials("signatures")
+
+deny contains v if {
+	lib.evidence_ok("signatures")
+	ev.schema != "signatures/v1"
+	v := {
+		"rule": "schema",
+		"severity": "high",
+		"message": sprintf("signatures evidence has schema %v, this gate reads signatures/v1", [ev.schema]),
+		"remediation": "collect the evidence with a matching gatehouse version",
+	}
+}
+
+deny contains v if {
+	lib.evidence_ok("signatures")
+	input.subject.digest
+	ev.digest != input.subject.digest
+	v := {
+		"rule": "digest_mismatch",
+		"severity": "critical",
+		"message": sprintf("signatures were verified for %v but the subject is %v", [ev.digest, input.subject.digest]),
+		"remediation": "verify the signatures of the exact digest being admitted",
+	}
+}
+
+accepted contains s if {
+	some s in ev.signatures
+	s.verified == true
+	s.format in params.formats
+}
+
+deny contains v if {
+	lib.evidence_ok("signatures")
+	count(accepted) == 0
+	count(ev.signatures) == 0
+	v := {
+		"rule": "unsigned",
+		"severity": "high",
+		"message": sprintf("%v:%v has no signature", [input.subject.kind, input.subject.ref]),
+		"remediation": "sign it (cosign sign --key KEY, or keyless in CI) with a key or identity listed in the signature gate's params",
+	}
+}
+
+deny contains v if {
+	lib.evidence_ok("signatures")
+	count(accepted) == 0
+	count(ev.signatures) > 0
+	reasons := [sprintf("%v: %v", [s.format, object.get(s, "error", "format not accepted")]) | some s in ev.signatures]
+	v := {
+		"rule": "no_valid_signature",
+		"severity": "high",
+		"message": sprintf("%v:%v has %d signature(s), none valid under the configured keys and identities: %v", [input.subject.kind, input.subject.ref, count(ev.signatures), concat("; ", reasons)]),
+		"remediation": "sign with a configured key or identity, or add the signer to the signature gate's keys/identities",
+	}
+}
+
+warn contains v if {
+	count(accepted) > 0
+	some s in ev.signatures
+	not s.verified
+	v := {
+		"rule": "invalid_extra_signature",
+		"severity": "low",
+		"message": sprintf("a %v signature did not verify: %v", [s.format, object.get(s, "error", "")]),
+		"remediation": "remove stale or foreign signatures if they are not expected",
+	}
+}
