@@ -82,7 +82,7 @@ type Policy struct {
 func (p *Policy) Empty() bool { return p == nil || len(p.Keys) == 0 && len(p.Identities) == 0 }
 
 // ErrNoTrust is returned when a policy names neither keys nor identities.
-var ErrNoTrust = errors.New("no keys or identities are configured: nothing can be verified")
+var ErrNoTrust = errors.New("no keys or identities are configured: set keys (PEM paths or inline) or identities (issuer, subject) in the gate's params")
 
 // Validate checks that the policy can verify anything at all.
 func (p *Policy) Validate() error {
