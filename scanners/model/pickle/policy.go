@@ -14,19 +14,19 @@ import (
 // moduleAliases are Python 2 module names the unpickler maps to Python 3
 // (Lib/_compat_pickle.py), so a deny entry cannot be dodged by spelling.
 var moduleAliases = map[string]string{
-	"__builtin__": "builtins",
-	"exceptions":  "builtins",
-	"copy_reg":    "copyreg",
-	"cPickle":     "pickle",
-	"_pickle":     "pickle",
-	"commands":    "subprocess",
-	"UserDict":    "collections",
-	"Queue":       "queue",
-	"httplib":     "http.client",
-	"urllib2":     "urllib.request",
-	"cStringIO":   "io",
-	"StringIO":    "io",
-	"thread":      "_thread",
+	"__builtin__":  "builtins",
+	"exceptions":   "builtins",
+	"copy_reg":     "copyreg",
+	"cPickle":      "pickle",
+	"_pickle":      "pickle",
+	"commands":     "subprocess",
+	"UserDict":     "collections",
+	"Queue":        "queue",
+	"httplib":      "http.client",
+	"urllib2":      "urllib.request",
+	"cStringIO":    "io",
+	"StringIO":     "io",
+	"thread":       "_thread",
 	"__builtins__": "builtins",
 }
 
