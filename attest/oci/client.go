@@ -59,6 +59,9 @@ type Options struct {
 // Client talks to OCI registries.
 type Client struct {
 	opts Options
+	// puller keeps one authenticated transport per repository across calls
+	// (no ping and token exchange per request).
+	puller *remote.Puller
 }
 
 // New returns a Client.
@@ -69,7 +72,11 @@ func New(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Client{opts: opts}
+	c := &Client{opts: opts}
+	if p, err := remote.NewPuller(c.baseRemoteOptions()...); err == nil {
+		c.puller = p
+	}
+	return c
 }
 
 // ErrNotFound is returned (wrapped) when an image or tag does not exist.
@@ -94,8 +101,15 @@ func (c *Client) ParseReference(ref string) (name.Reference, error) {
 }
 
 func (c *Client) remoteOptions(ctx context.Context) []remote.Option {
+	opts := append(c.baseRemoteOptions(), remote.WithContext(ctx))
+	if c.puller != nil {
+		opts = append(opts, remote.Reuse(c.puller))
+	}
+	return opts
+}
+
+func (c *Client) baseRemoteOptions() []remote.Option {
 	opts := []remote.Option{
-		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(c.opts.Keychain),
 		// One quick retry at most: a gate must answer within its deadline.
 		remote.WithRetryBackoff(remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Steps: 2}),

@@ -69,11 +69,7 @@ func (c *Client) VerifySignatures(ctx context.Context, d name.Digest, p *Policy)
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	classic, err := c.classicAttachments(ctx, d, "sig")
-	if err != nil {
-		return nil, err
-	}
-	refs, err := c.bundleReferrers(ctx, d)
+	classic, refs, err := c.fetchBoth(ctx, d, "sig")
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +119,7 @@ func (c *Client) Attestations(ctx context.Context, d name.Digest, p *Policy, pre
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	classic, err := c.classicAttachments(ctx, d, "att")
-	if err != nil {
-		return nil, err
-	}
-	refs, err := c.bundleReferrers(ctx, d)
+	classic, refs, err := c.fetchBoth(ctx, d, "att")
 	if err != nil {
 		return nil, err
 	}
@@ -180,4 +172,24 @@ func statementPredicateType(st []byte) (string, error) {
 		return "", errors.New("in-toto statement has no predicateType")
 	}
 	return s.PredicateType, nil
+}
+
+// fetchBoth reads the tag-schema attachments and the bundle referrers
+// concurrently (two independent round trips to the registry).
+func (c *Client) fetchBoth(ctx context.Context, d name.Digest, suffix string) (classic, refs []*attachment, err error) {
+	var rerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		refs, rerr = c.bundleReferrers(ctx, d)
+	}()
+	classic, err = c.classicAttachments(ctx, d, suffix)
+	<-done
+	if err != nil {
+		return nil, nil, err
+	}
+	if rerr != nil {
+		return nil, nil, rerr
+	}
+	return classic, refs, nil
 }

@@ -1,0 +1,47 @@
+package oci
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+)
+
+// BenchmarkVerifyImage verifies one image's signature and its VSA against
+// the loopback registry: Distribution (docker-registry) when available,
+// else go-containerregistry's in-process registry over loopback HTTP. The
+// sub-benchmark name says which.
+func BenchmarkVerifyImage(b *testing.B) {
+	host, which := realRegistry, "distribution"
+	if host == "" {
+		host, which = inProcessRegistry(b), "ggcr-inprocess"
+	}
+	b.Run(which, func(b *testing.B) {
+		ctx := context.Background()
+		c := New(Options{Timeout: 10 * time.Second})
+		k := newTestKey(b, "ecdsa-p256")
+		p, err := PolicyFromParams(map[string]any{"keys": []any{string(k.pubPEM)}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d := pushRandomImage(b, host, "bench/app")
+		signClassicKey(b, d, k)
+		att := &Attester{Client: c, Signer: k.signer}
+		if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
+			Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			ev, err := c.VerifySignatures(ctx, d, p)
+			if err != nil || !ev.Verified {
+				b.Fatalf("signatures: %v %+v", err, ev)
+			}
+			if _, err := c.VerifyImageVSA(ctx, d.String(), VSAPolicy{Policy: p}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
