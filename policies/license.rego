@@ -1,0 +1,210 @@
+# METADATA
+# title: Licences
+# description: Models, datasets and images carry only licences the environment allows; unknown licences are flagged.
+# custom:
+#   evidence: [license]
+package gatehouse.gates.license
+
+import data.gatehouse.lib
+
+# Params (data.gatehouse.config.license):
+#   allow:    licence ids or glob patterns that pass (case-insensitive)
+#   deny:     licence ids or glob patterns that deny; deny wins over allow
+#   unknown:  "warn" (default) or "deny": licences that could not be named
+#   unlisted: "warn" (default) or "deny": licences neither allowed nor denied
+# Any value other than "warn" denies (fail closed).
+defaults := {
+	"allow": [
+		"Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC",
+		"Zlib", "PSF-2.0", "Python-2.0", "BSL-1.0", "MPL-2.0", "Unlicense",
+		"CC0-1.0", "CC-BY-4.0", "CDLA-Permissive-1.0", "CDLA-Permissive-2.0",
+		"PDDL-1.0", "ODC-By-1.0",
+	],
+	"deny": [
+		"AGPL-*", "SSPL-1.0", "CC-BY-NC-*",
+		"LicenseRef-fair-noncommercial-research-license",
+		"LicenseRef-deepfloyd-if-license", "LicenseRef-apple-amlr",
+		"LicenseRef-h-research", "LicenseRef-intel-research",
+	],
+	"unknown": "warn",
+	"unlisted": "warn",
+}
+
+p := lib.params("license", defaults)
+
+ev := input.evidence.license
+
+deny contains v if some v in lib.evidence_denials("license")
+
+# --- matching -------------------------------------------------------------
+
+# _matches: id matches one of the patterns ("*" matches any run of
+# characters); "X WITH Y" also matches through its licence X.
+_matches(id, patterns) if {
+	some pat in patterns
+	glob.match(lower(pat), null, lower(id))
+}
+
+_matches(id, patterns) if {
+	contains(id, " WITH ")
+	base := split(id, " WITH ")[0]
+	some pat in patterns
+	glob.match(lower(pat), null, lower(base))
+}
+
+_denied_id(id) if _matches(id, p.deny)
+
+_allowed_id(id) if {
+	_matches(id, p.allow)
+	not _denied_id(id)
+}
+
+# Each licence statement carries its SPDX expression in disjunctive normal
+# form (any_of): it may be used under any one alternative, each of which
+# needs all its licences. A hand-written statement with only an id is [[id]].
+_alternatives(l) := l.any_of if {
+	is_array(l.any_of)
+	count(l.any_of) > 0
+} else := [[l.id]] if {
+	is_string(l.id)
+	l.id != ""
+} else := []
+
+_label(l) := l.expression if {
+	is_string(l.expression)
+	l.expression != ""
+} else := l.id if {
+	is_string(l.id)
+	l.id != ""
+} else := "(no id)"
+
+# _ok: some alternative has only allowed licences.
+_ok(l) if {
+	some alt in _alternatives(l)
+	count(alt) > 0
+	every id in alt { _allowed_id(id) }
+}
+
+# _denied: every alternative needs a denied licence.
+_denied(l) if {
+	alts := _alternatives(l)
+	count(alts) > 0
+	every alt in alts {
+		some id in alt
+		_denied_id(id)
+	}
+}
+
+_denied_ids(l) := sort({id | some alt in _alternatives(l); some id in alt; _denied_id(id)})
+
+# _finding adds "location" (the file, for SARIF) when the entry names one.
+_finding(v, x) := object.union(v, {"location": x.file}) if {
+	is_string(x.file)
+	x.file != ""
+} else := v
+
+_src(x) := object.get(x, "source", "(no source)")
+
+_reason(x) := object.get(x, "reason", "(no reason given)")
+
+_mode(name) := "warn" if p[name] == "warn"
+
+else := "deny"
+
+_env := object.get(input, ["context", "environment"], "")
+
+# --- rules ------------------------------------------------------------------
+
+# license_denied: a licence the environment denies.
+deny contains v if {
+	lib.evidence_ok("license")
+	some l in object.get(ev, "licenses", [])
+	_denied(l)
+	v := _finding(
+		{
+			"rule": "license_denied",
+			"severity": "high",
+			"message": sprintf("%s from %s is denied (%s)", [_label(l), _src(l), concat(", ", _denied_ids(l))]),
+			"remediation": "use an artifact under an allowed licence, or record a waiver with the legal team's approval",
+		},
+		l,
+	)
+}
+
+_unlisted contains v if {
+	lib.evidence_ok("license")
+	some l in object.get(ev, "licenses", [])
+	not _ok(l)
+	not _denied(l)
+	v := _finding(
+		{
+			"rule": "license_unlisted",
+			"severity": "medium",
+			"message": sprintf("%s from %s is neither allowed nor denied in %s", [_label(l), _src(l), _env]),
+			"remediation": "have the licence reviewed, then add it to params.license.allow or params.license.deny",
+		},
+		l,
+	)
+}
+
+_unknown contains v if {
+	lib.evidence_ok("license")
+	some u in object.get(ev, "unknown", [])
+	v := _finding(
+		{
+			"rule": "license_unknown",
+			"severity": "medium",
+			"message": sprintf("licence unknown at %s: %s", [_src(u), _reason(u)]),
+			"remediation": "declare the licence (a LICENSE file, `license:` in the card's front matter, or the SBOM) with an SPDX id",
+		},
+		u,
+	)
+}
+
+_unknown contains v if {
+	lib.evidence_ok("license")
+	some u in object.get(ev, "not_verified", [])
+	v := _finding(
+		{
+			"rule": "license_not_verified",
+			"severity": "medium",
+			"message": sprintf("could not read %s: %s", [_src(u), _reason(u)]),
+			"remediation": "fix or remove the file named in the message and check again",
+		},
+		u,
+	)
+}
+
+# license_missing: evidence that names no licence and no unknown (only
+# hand-written evidence; the collector records "no licence found").
+_unknown contains v if {
+	lib.evidence_ok("license")
+	count(object.get(ev, "licenses", [])) == 0
+	count(object.get(ev, "unknown", [])) == 0
+	v := {
+		"rule": "license_missing",
+		"severity": "medium",
+		"message": sprintf("no licence was found for %s:%s", [input.subject.kind, input.subject.ref]),
+		"remediation": "add a LICENSE file or a `license:` field to the card, or give an SBOM",
+	}
+}
+
+deny contains v if {
+	_mode("unlisted") == "deny"
+	some v in _unlisted
+}
+
+warn contains v if {
+	_mode("unlisted") == "warn"
+	some v in _unlisted
+}
+
+deny contains v if {
+	_mode("unknown") == "deny"
+	some v in _unknown
+}
+
+warn contains v if {
+	_mode("unknown") == "warn"
+	some v in _unknown
+}

@@ -1,0 +1,153 @@
+package gatehouse.gates.license_test
+
+import data.gatehouse.gates.license
+
+_lic(id) := {"id": id, "any_of": [[id]], "source": "README.md front matter: license", "file": "models/m/README.md", "confidence": 1, "kind": "declared"}
+
+_expr(e, alts) := {"expression": e, "any_of": alts, "source": "sbom.spdx.json packages[0] (x): licenseConcluded", "confidence": 1, "kind": "concluded"}
+
+_in(licenses, unknown, nv) := {
+	"subject": {"kind": "model", "ref": "models/m"},
+	"evidence": {"license": {"schema": "license/v1", "licenses": licenses, "unknown": unknown, "not_verified": nv}},
+	"context": {"environment": "dev"},
+}
+
+_rules(set) := {v.rule | some v in set}
+
+test_allowed_licences_pass if {
+	inp := _in([_lic("MIT"), _lic("Apache-2.0"), _lic("CC-BY-4.0")], [], [])
+	count(license.deny) == 0 with input as inp
+	count(license.warn) == 0 with input as inp
+}
+
+test_ids_match_case_insensitively if {
+	inp := _in([_lic("mit"), _lic("agpl-3.0-only")], [], [])
+	_rules(license.deny) == {"license_denied"} with input as inp
+	count(license.warn) == 0 with input as inp
+}
+
+test_missing_evidence_denies if {
+	inp := {"subject": {"kind": "model", "ref": "m"}, "evidence": {}}
+	_rules(license.deny) == {"evidence_missing"} with input as inp
+}
+
+test_errored_evidence_denies if {
+	inp := {"subject": {"kind": "image", "ref": "i"}, "evidence": {"license": {"error": "no SBOM was given for this image"}}}
+	_rules(license.deny) == {"evidence_error"} with input as inp
+	count(license.warn) == 0 with input as inp
+}
+
+test_denied_licences if {
+	every id in ["AGPL-3.0-only", "AGPL-3.0-or-later", "SSPL-1.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "LicenseRef-fair-noncommercial-research-license"] {
+		d := license.deny with input as _in([_lic(id)], [], [])
+		_rules(d) == {"license_denied"}
+		some v in d
+		v.severity == "high"
+		v.location == "models/m/README.md"
+		contains(v.message, id)
+	}
+}
+
+test_or_expression_passes_with_one_allowed_branch if {
+	inp := _in([_expr("MIT OR AGPL-3.0-only", [["MIT"], ["AGPL-3.0-only"]])], [], [])
+	count(license.deny) == 0 with input as inp
+	count(license.warn) == 0 with input as inp
+}
+
+test_and_expression_needs_every_licence if {
+	inp := _in([_expr("MIT AND AGPL-3.0-only", [["AGPL-3.0-only", "MIT"]])], [], [])
+	d := license.deny with input as inp
+	_rules(d) == {"license_denied"}
+	some v in d
+	contains(v.message, "MIT AND AGPL-3.0-only")
+	not v.location # SBOM entry without a file
+}
+
+test_expression_denied_only_when_every_branch_is if {
+	# GPL is unlisted, so the GPL branch avoids the denied licence: warn, not deny.
+	inp := _in([_expr("AGPL-3.0-only OR GPL-3.0-only", [["AGPL-3.0-only"], ["GPL-3.0-only"]])], [], [])
+	count(license.deny) == 0 with input as inp
+	_rules(license.warn) == {"license_unlisted"} with input as inp
+}
+
+test_with_exception_judged_by_its_licence if {
+	ok := _in([_lic("Apache-2.0 WITH LLVM-exception")], [], [])
+	count(license.deny) == 0 with input as ok
+	count(license.warn) == 0 with input as ok
+	bad := _in([_lic("AGPL-3.0-only WITH Classpath-exception-2.0")], [], [])
+	_rules(license.deny) == {"license_denied"} with input as bad
+}
+
+test_unlisted_warns_by_default if {
+	inp := _in([_lic("LicenseRef-llama3")], [], [])
+	count(license.deny) == 0 with input as inp
+	w := license.warn with input as inp
+	_rules(w) == {"license_unlisted"}
+	some v in w
+	v.severity == "medium"
+	contains(v.message, "LicenseRef-llama3")
+}
+
+test_unlisted_denies_when_configured if {
+	inp := _in([_lic("GPL-3.0-only")], [], [])
+	_rules(license.deny) == {"license_unlisted"} with input as inp with data.gatehouse.config.license as {"unlisted": "deny"}
+	count(license.warn) == 0 with input as inp with data.gatehouse.config.license as {"unlisted": "deny"}
+}
+
+test_unknown_warns_by_default if {
+	inp := _in([], [{"source": "LICENSE", "file": "models/m/LICENSE", "reason": "no known licence text found"}], [])
+	count(license.deny) == 0 with input as inp
+	w := license.warn with input as inp
+	_rules(w) == {"license_unknown"}
+	some v in w
+	v.location == "models/m/LICENSE"
+}
+
+test_unknown_denies_in_prod_config if {
+	inp := _in([_lic("MIT")], [{"source": "README.md front matter: license", "reason": "\"bsd\" names a family of licences"}], [])
+	_rules(license.deny) == {"license_unknown"} with input as inp with data.gatehouse.config.license as {"unknown": "deny"}
+}
+
+test_a_mistyped_mode_fails_closed if {
+	inp := _in([_lic("GPL-3.0-only")], [{"source": "x", "reason": "y"}], [])
+	_rules(license.deny) == {"license_unlisted", "license_unknown"} with input as inp with data.gatehouse.config.license as {"unknown": "dney", "unlisted": "wran"}
+}
+
+test_not_verified_follows_unknown if {
+	inp := _in([_lic("MIT")], [], [{"source": "README.md front matter", "file": "m/README.md", "reason": "front matter is not valid YAML"}])
+	_rules(license.warn) == {"license_not_verified"} with input as inp
+	_rules(license.deny) == {"license_not_verified"} with input as inp with data.gatehouse.config.license as {"unknown": "deny"}
+}
+
+test_no_licence_at_all if {
+	inp := _in([], [], [])
+	_rules(license.warn) == {"license_missing"} with input as inp
+	_rules(license.deny) == {"license_missing"} with input as inp with data.gatehouse.config.license as {"unknown": "deny"}
+}
+
+test_config_replaces_allow_and_deny if {
+	cfg := {"allow": ["GPL-*"], "deny": ["MIT"]}
+	inp := _in([_lic("GPL-3.0-only"), _lic("MIT")], [], [])
+	d := license.deny with input as inp with data.gatehouse.config.license as cfg
+	count(d) == 1
+	some v in d
+	contains(v.message, "MIT")
+	count(license.warn) == 0 with input as inp with data.gatehouse.config.license as cfg
+}
+
+test_deny_wins_over_allow if {
+	cfg := {"allow": ["*"], "deny": ["CC-BY-NC-*"]}
+	inp := _in([_lic("CC-BY-NC-4.0"), _lic("LicenseRef-anything")], [], [])
+	_rules(license.deny) == {"license_denied"} with input as inp with data.gatehouse.config.license as cfg
+	count(license.deny) == 1 with input as inp with data.gatehouse.config.license as cfg
+}
+
+test_hand_written_entry_with_only_an_id if {
+	inp := _in([{"id": "AGPL-3.0-only", "source": "hand"}], [], [])
+	_rules(license.deny) == {"license_denied"} with input as inp
+}
+
+test_entry_without_licences_is_not_a_pass if {
+	inp := _in([{"source": "hand"}], [], [])
+	_rules(license.warn) == {"license_unlisted"} with input as inp
+}
