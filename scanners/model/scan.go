@@ -142,7 +142,7 @@ type scanner struct {
 	opts         Options
 	lim          finding.Limits
 	rep          *Report
-	decompressed int64 // bytes inflated so far, against MaxDecompressedBytes
+	decompressed int64  // bytes inflated so far, against MaxDecompressedBytes
 	encrypted    string // location of the zip member being scanned whose encryption flag is set
 }
 
@@ -237,4 +237,54 @@ func hasModelExt(name string) bool {
 		return true
 	}
 	return false
+}
+
+// TotalSize is the bytes of a file, or of every file under a folder (for progress).
+func TotalSize(path string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && d.Name() == ".git" && p != path {
+			return filepath.SkipDir
+		}
+		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total, err
+}
+
+// WriteText writes a human-readable report.
+func WriteText(w io.Writer, r *Report) error {
+	bw := &errWriter{w: w}
+	for _, f := range r.Findings {
+		what := ""
+		if f.Module != "" || f.Name != "" {
+			what = " " + f.Module + "." + f.Name
+		}
+		bw.printf("%-8s %s%s: %s\n", strings.ToUpper(f.Severity.String()), f.Location, what, f.Reason)
+	}
+	for _, n := range r.NotVerified {
+		bw.printf("%-8s %s: %s\n", "UNREAD", n.Location, n.Reason)
+	}
+	state := "verified"
+	if !r.Verified {
+		state = "NOT verified"
+	}
+	bw.printf("%s: %d file(s), %d bytes scanned, %d finding(s), %s\n", r.Path, r.FilesScanned, r.BytesScanned, len(r.Findings), state)
+	return bw.err
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
 }
