@@ -59,6 +59,9 @@ var allowed = setOf(
 	"torch.contiguous_format", "torch.channels_last", "torch.channels_last_3d", "torch.preserve_format",
 	"torch.serialization._get_layout", "torch.torch_version.TorchVersion",
 	"torch.nn.modules.container.ModuleDict", "torch.nn.modules.container.ParameterDict",
+	// TorchScript archives' pickles (read by torch's C++ unpickler)
+	"torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
+	"torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
 	// numpy arrays, dtypes, scalars
 	"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
 	"numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
@@ -185,6 +188,11 @@ func Judge(module, name string) (finding.Severity, string) {
 	if module == "torch" && (strings.HasSuffix(name, "Storage") && isIdent(name) || torchDtypes[name]) {
 		return 0, ""
 	}
+	// TorchScript class types: only torch.jit's own unpickler resolves
+	// them; Python's pickle cannot import a module named __torch__.
+	if (module == "__torch__" || strings.HasPrefix(module, "__torch__.")) && isIdent(name) {
+		return 0, ""
+	}
 	if module == "numpy.dtypes" && strings.HasSuffix(name, "DType") {
 		return 0, ""
 	}
@@ -226,7 +234,7 @@ func hasDeniedPrefix(module string, prefixes []string) bool {
 
 func dunder(module, name string) bool {
 	for _, part := range strings.Split(module, ".") {
-		if part != "__main__" && len(part) > 4 && strings.HasPrefix(part, "__") && strings.HasSuffix(part, "__") {
+		if part != "__main__" && part != "__torch__" && len(part) > 4 && strings.HasPrefix(part, "__") && strings.HasSuffix(part, "__") {
 			return true
 		}
 	}
