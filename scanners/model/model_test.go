@@ -143,8 +143,8 @@ func npy(descr string, body []byte) []byte {
 func legacyTorch(main []byte) []byte {
 	var b []byte
 	b = append(b, "\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."...) // magic number
-	b = append(b, "\x80\x02M\xe9\x03."...)                      // protocol version
-	b = append(b, "\x80\x02}q\x00."...)                         // sys info
+	b = append(b, "\x80\x02M\xe9\x03."...)                         // protocol version
+	b = append(b, "\x80\x02}q\x00."...)                            // sys info
 	b = append(b, main...)
 	b = append(b, "\x80\x02]q\x00X\x01\x00\x00\x000q\x01a."...) // storage keys
 	b = append(b, 0x03, 0, 0, 0, 0, 0, 0, 0, 0x28, 0x93, 0x80, 0x02, 0xff, 0xff)
