@@ -1,0 +1,97 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/scanners/license"
+)
+
+// scanLicenseOptions are the flags of `gatehouse scan license`.
+type scanLicenseOptions struct {
+	sboms       []string
+	format      string
+	minCoverage float64
+}
+
+func init() {
+	var o scanLicenseOptions
+	c := &cobra.Command{
+		Use:   "license [PATH]",
+		Short: "Find the licences of a model or dataset folder (LICENSE files, card front matter, SBOMs) or of SBOM files",
+		Long: `Find the licences of a model or dataset: LICENSE/COPYING files matched with
+licensecheck, the Hugging Face card's front matter (license, license_name), and
+SPDX 2.3 or CycloneDX 1.6 JSON SBOMs in the folder or given with --sbom (the
+only source for images). Prints license/v1 evidence; the license gate of
+"gatehouse check" judges it against the allowed licences.
+Exit status: 0 every licence named, 1 some licence unknown, 2 a file could not
+be read (not verified) or an error.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return runScanLicense(cmd.OutOrStdout(), path, o)
+		},
+	}
+	f := c.Flags()
+	f.StringArrayVar(&o.sboms, "sbom", nil, "SPDX or CycloneDX JSON SBOM to read as well (repeatable)")
+	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	f.Float64Var(&o.minCoverage, "min-coverage", 75, "licensecheck coverage (percent) below which a licence text is unknown")
+	scanCmd.AddCommand(c)
+
+	registerCollector(func(env collectorEnv) (gates.Collector, error) {
+		return license.NewCollector(env.Config.GateParams(env.Env, "license"), env.Config.Path)
+	})
+}
+
+func runScanLicense(w io.Writer, path string, o scanLicenseOptions) error {
+	if o.format != "text" && o.format != "json" {
+		return undecided(fmt.Errorf("--format %q: want text or json", o.format))
+	}
+	if o.minCoverage <= 0 || o.minCoverage > 100 {
+		return undecided(fmt.Errorf("--min-coverage %v: want a percentage above 0 and at most 100", o.minCoverage))
+	}
+	ev, err := license.Scan(path, license.Options{SBOMs: o.sboms, MinCoverage: o.minCoverage})
+	if err != nil {
+		return undecided(err)
+	}
+	if o.format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(ev); err != nil {
+			return undecided(err)
+		}
+	} else {
+		for _, l := range ev.Licenses {
+			name := l.ID
+			if l.Expression != "" {
+				name = l.Expression
+			}
+			fmt.Fprintf(w, "%-9s %-30s %3.0f%%  %s\n", l.Kind, name, l.Confidence*100, l.Source)
+		}
+		for _, u := range ev.Unknown {
+			fmt.Fprintf(w, "unknown   %s: %s\n", u.Source, u.Reason)
+		}
+		for _, n := range ev.NotVerified {
+			fmt.Fprintf(w, "not read  %s: %s\n", n.Source, n.Reason)
+		}
+	}
+	switch {
+	case len(ev.NotVerified) > 0:
+		srcs := make([]string, len(ev.NotVerified))
+		for i, n := range ev.NotVerified {
+			srcs[i] = n.Source
+		}
+		return undecided(fmt.Errorf("could not read %s (see not_verified)", strings.Join(srcs, ", ")))
+	case len(ev.Unknown) > 0:
+		return denied()
+	}
+	return nil
+}
