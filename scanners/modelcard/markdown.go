@@ -90,9 +90,11 @@ func sectionsOf(title string) []string {
 	return out
 }
 
+const maxSubstanceBytes = 4 << 10
+
 var (
 	htmlComment  = regexp.MustCompile(`(?s)<!--.*?-->`)
-	placeholder  = regexp.MustCompile(`(?i)\[?\s*\b(more information needed|more info needed|needs more information|to be added|todo|tbd|coming soon|optional)\b\s*\]?\.?`)
+	placeholder  = regexp.MustCompile(`(?i)\[?\b(?:more information needed|more info needed|needs more information|to be added|todo|tbd|coming soon|optional)\b\]?\.?`)
 	wordRE       = regexp.MustCompile(`[\pL\pN]{2,}`)
 	headingMarks = regexp.MustCompile(`(?m)^\s{0,3}#{1,6}\s*`)
 	// "- Accuracy: 0.9123" or "* F1 score: 91.2%"
@@ -102,6 +104,12 @@ var (
 // substance returns the text of a section body without HTML comments and
 // template placeholders, and whether enough of it is left to count.
 func substance(body string) (text string, placeholderOnly bool) {
+	// Presence needs a few words and the excerpt a few hundred bytes: a
+	// long section is judged on its start, so nested headings of a large
+	// card do not cost size × depth.
+	if len(body) > maxSubstanceBytes {
+		body = body[:maxSubstanceBytes]
+	}
 	t := htmlComment.ReplaceAllString(body, " ")
 	t = headingMarks.ReplaceAllString(t, "")
 	had := strings.TrimSpace(t) != ""
@@ -117,7 +125,7 @@ func (ev *Evidence) markdown(name, md string, limits Limits) {
 	reasons := map[string]string{}
 	for _, h := range headings(md) {
 		secs := sectionsOf(h.title)
-		if len(secs) == 0 {
+		if len(secs) == 0 || ev.allPresent(secs) {
 			continue
 		}
 		text, ph := substance(h.body)
@@ -183,4 +191,13 @@ func (ev *Evidence) listMetrics(text, src string, limits Limits) {
 		}
 		ev.addMetric(Metric{Name: m[1], Value: val, Source: src}, limits)
 	}
+}
+
+func (ev *Evidence) allPresent(secs []string) bool {
+	for _, s := range secs {
+		if !ev.Sections[s].Present {
+			return false
+		}
+	}
+	return true
 }
