@@ -40,6 +40,9 @@ _found if ev.found == true
 
 _source := object.get(ev, "source", "the model card")
 
+# _location is the card's path (for SARIF), else its name.
+_location := object.get(ev, "file", _source)
+
 _gaps contains v if {
 	lib.evidence_ok("model_card")
 	not _found
@@ -62,7 +65,7 @@ _gaps contains v if {
 		"severity": "medium",
 		"message": trim_space(sprintf("%s has no %s section %s", [_source, _title(s), _paren(why)])),
 		"remediation": sprintf("write the %s section of the model card", [_title(s)]),
-		"location": _source,
+		"location": _location,
 	}
 }
 
@@ -77,7 +80,7 @@ _gaps contains v if {
 		"severity": "medium",
 		"message": sprintf("%s has an evaluation section but no metric results", [_source]),
 		"remediation": "add results: `model-index` in the card's front matter, a `- Metric: value` list under Evaluation, or quantitative_analysis.performance_metrics",
-		"location": _source,
+		"location": _location,
 	}
 }
 

@@ -10,6 +10,7 @@ _card(absent, metrics) := {
 	"schema": "model_card/v1",
 	"found": true,
 	"source": "README.md",
+	"file": "models/m/README.md",
 	"sections": {s: sec |
 		some s in _all
 		sec := _sec(s, absent)
@@ -74,7 +75,7 @@ test_missing_sections_warn_outside_prod if {
 		"README.md has no intended use section (heading \"Uses\" holds only a placeholder or too little text)",
 		"README.md has no ethical considerations section (heading \"Uses\" holds only a placeholder or too little text)",
 	}
-	every v in w { v.location == "README.md" }
+	every v in w { v.location == "models/m/README.md" }
 }
 
 test_missing_sections_deny_in_prod if {
@@ -127,4 +128,10 @@ test_missing_evaluation_is_one_finding if {
 	d := model_card.deny with input as _in(_card({"evaluation"}, []), "prod")
 	_rules(d) == {"model_card_section_missing"}
 	count(d) == 1
+}
+
+test_location_falls_back_to_the_card_name if {
+	card := json.remove(_card({"limitations"}, _m), ["file"])
+	w := model_card.warn with input as _in(card, "dev")
+	{v.location | some v in w} == {"README.md"}
 }

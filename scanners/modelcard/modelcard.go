@@ -38,7 +38,9 @@ type Evidence struct {
 	Schema string `json:"schema"`
 	Found  bool   `json:"found"`
 	// Source is the card file; Format is "huggingface" or "model-card-toolkit".
-	Source   string             `json:"source,omitempty"`
+	Source string `json:"source,omitempty"`
+	// File is the card's path as found from the subject (the SARIF location).
+	File     string             `json:"file,omitempty"`
 	Format   string             `json:"format,omitempty"`
 	Sections map[string]Section `json:"sections"`
 	Metrics  []Metric           `json:"metrics"`
@@ -137,10 +139,16 @@ func Scan(path string, limits Limits) (Evidence, error) {
 		return Evidence{}, fmt.Errorf("model card: %w", err)
 	}
 	name := filepath.Base(card)
+	parse := ParseMarkdown
 	if strings.EqualFold(filepath.Ext(card), ".json") {
-		return ParseJSON(name, data, limits)
+		parse = ParseJSON
 	}
-	return ParseMarkdown(name, data, limits)
+	ev, err := parse(name, data, limits)
+	if err != nil {
+		return Evidence{}, fmt.Errorf("model card %s: %w", card, err)
+	}
+	ev.File = card
+	return ev, nil
 }
 
 func empty() Evidence {

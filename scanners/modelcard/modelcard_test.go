@@ -22,7 +22,7 @@ func TestScan(t *testing.T) {
 	}{
 		{
 			path: "testdata/full",
-			want: Evidence{Schema: Schema, Found: true, Source: "README.md", Format: "huggingface", License: "apache-2.0",
+			want: Evidence{Schema: Schema, Found: true, Source: "README.md", File: "testdata/full/README.md", Format: "huggingface", License: "apache-2.0",
 				Datasets: []string{"example/transactions-2025"},
 				Sections: map[string]Section{
 					IntendedUse:           {Present: true, Source: "README.md section: Uses", Excerpt: "Direct Use Scoring card-present and card-not-present transactions in the payments pipeline, as one signal among several reviewed by analysts. Out-of-Scope Use"},
@@ -39,7 +39,7 @@ func TestScan(t *testing.T) {
 		},
 		{
 			path: "testdata/autogen",
-			want: Evidence{Schema: Schema, Found: true, Source: "README.md", Format: "huggingface", License: "mit",
+			want: Evidence{Schema: Schema, Found: true, Source: "README.md", File: "testdata/autogen/README.md", Format: "huggingface", License: "mit",
 				Sections: map[string]Section{
 					IntendedUse:           absent(`heading "Intended uses & limitations" holds only a placeholder or too little text`),
 					TrainingData:          absent(`heading "Training and evaluation data" holds only a placeholder or too little text`),
@@ -55,7 +55,7 @@ func TestScan(t *testing.T) {
 		},
 		{
 			path: "testdata/mct",
-			want: Evidence{Schema: Schema, Found: true, Source: "model_card.json", Format: "model-card-toolkit", License: "Apache-2.0",
+			want: Evidence{Schema: Schema, Found: true, Source: "model_card.json", File: "testdata/mct/model_card.json", Format: "model-card-toolkit", License: "Apache-2.0",
 				Datasets: []string{"UCI Adult (train split)", "UCI Adult (test split)"},
 				Sections: map[string]Section{
 					IntendedUse:           {Present: true, Source: "model_card.json: considerations.use_cases", Excerpt: "Teaching and benchmarking fairness tooling, never decisions about people"},
