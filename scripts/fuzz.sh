@@ -7,7 +7,7 @@ status=0
 while IFS=: read -r file name; do
   pkg=./$(dirname "$file")
   echo "== $pkg $name ($FUZZTIME)"
-  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg"; then
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime=2s "$pkg"; then
     status=1
   fi
 done < <(grep -rEo --include='*_test.go' '^func (Fuzz[A-Za-z0-9_]+)' . | sed -E 's#^\./##; s#:func #:#' | sort -u)
