@@ -1,0 +1,123 @@
+# METADATA
+# title: SonarQube quality gate
+# description: The source the image was built from passed its SonarQube (or SonarCloud) quality gate.
+# custom:
+#   evidence: [sonarqube]
+package gatehouse.gates.sonarqube
+
+import data.gatehouse.lib
+
+# allow_warn: a WARN status (SonarQube before 7.6) warns instead of denying.
+# max_new_issues: optional caps on new-code issues, e.g. {"BLOCKER": 0,
+# "CRITICAL": 0} over legacy severities or MQR impacts (whichever is higher).
+params := lib.params("sonarqube", {"allow_warn": true, "max_new_issues": {}})
+
+ps := input.evidence.sonarqube.projectStatus
+
+deny contains v if some v in lib.evidence_denials("sonarqube")
+
+# failing lists the conditions at the given status, each named in full.
+failing(status) := [sprintf("%s is %s, must not be %s %s", [c.metricKey, object.get(c, "actualValue", "?"), c.comparator, threshold(c)]) |
+	some c in ps.conditions
+	c.status == status
+]
+
+threshold(c) := c.errorThreshold if c.status == "ERROR"
+else := c.warningThreshold if c.warningThreshold
+else := object.get(c, "errorThreshold", "?")
+
+dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
+else := ""
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	ps.status == "ERROR"
+	v := {
+		"rule": "quality_gate",
+		"severity": "high",
+		"message": sprintf("quality gate failed: %s%s", [concat("; ", failing("ERROR")), dashboard]),
+		"remediation": "fix the failing conditions in new code and run the analysis again; see the project's quality gate in SonarQube",
+	}
+}
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	ps.status == "WARN"
+	not params.allow_warn
+	v := {
+		"rule": "quality_gate_warn",
+		"severity": "medium",
+		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, concat("; ", failing("WARN"))]),
+		"remediation": "fix the conditions in warning, or set allow_warn for this environment",
+	}
+}
+
+warn contains v if {
+	lib.evidence_ok("sonarqube")
+	ps.status == "WARN"
+	params.allow_warn
+	v := {
+		"rule": "quality_gate_warn",
+		"severity": "low",
+		"message": sprintf("quality gate is WARN: %s", [concat("; ", failing("WARN"))]),
+		"remediation": "fix the conditions in warning before they become errors",
+	}
+}
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	ps.status == "NONE"
+	v := {
+		"rule": "no_quality_gate",
+		"severity": "high",
+		"message": "the project has no quality gate (status NONE): nothing vouches for the code",
+		"remediation": "assign a quality gate to the project in SonarQube",
+	}
+}
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	not ps.status in {"OK", "WARN", "ERROR", "NONE"}
+	v := {
+		"rule": "unknown_status",
+		"severity": "high",
+		"message": sprintf("quality gate status %v is not one SonarQube documents", [object.get(ps, "status", null)]),
+		"remediation": "pass the raw body of api/qualitygates/project_status as evidence",
+	}
+}
+
+# new_issues(sev) is the count of open new-code issues at a severity,
+# taking the higher of the legacy and the impact counts.
+new_issues(sev) := max([
+	object.get(input.evidence.sonarqube.issues.by_severity, sev, 0),
+	object.get(input.evidence.sonarqube.issues.by_impact, sev, 0),
+])
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	some sev, cap in params.max_new_issues
+	not input.evidence.sonarqube.issues.by_severity
+	v := {
+		"rule": "new_issues_unknown",
+		"severity": "high",
+		"message": sprintf("max_new_issues caps %s issues but no issue counts were collected%s", [sev, issue_error]),
+		"remediation": "let the collector reach api/issues/search (a token with Browse permission), or drop max_new_issues",
+	}
+}
+
+issue_error := sprintf(": %s", [input.evidence.sonarqube.issues.error]) if input.evidence.sonarqube.issues.error
+else := ""
+
+deny contains v if {
+	lib.evidence_ok("sonarqube")
+	some sev, cap in params.max_new_issues
+	input.evidence.sonarqube.issues.by_severity
+	n := new_issues(sev)
+	n > cap
+	v := {
+		"rule": "new_issues",
+		"severity": "medium",
+		"message": sprintf("%d open %s issue(s) in new code, at most %d allowed", [n, sev, cap]),
+		"remediation": "fix or resolve the new issues in SonarQube",
+	}
+}

@@ -1,0 +1,88 @@
+package sonarqube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+)
+
+// Collector gathers the sonarqube evidence for image subjects: the quality
+// gate of the analysis whose report-task.txt the scanner left behind.
+type Collector struct {
+	// ReportTask is an explicit report-task.txt; otherwise it is looked for
+	// in the usual places under Dir (default: the working directory).
+	ReportTask string
+	Dir        string
+	// Token is SONAR_TOKEN; HostURL (SONAR_HOST_URL) replaces the server
+	// named in report-task.txt, e.g. when CI reaches it by another name.
+	Token   string
+	HostURL string
+	HTTP    *http.Client
+	// PollInterval and Timeout govern waiting for the background task.
+	PollInterval time.Duration
+	Timeout      time.Duration
+	// SkipIssues leaves out the new-code issue counts (one request fewer).
+	SkipIssues bool
+}
+
+// Name is the evidence key.
+func (c *Collector) Name() string { return "sonarqube" }
+
+// Applies to images: the image built from the analysed source.
+func (c *Collector) Applies(s gates.Subject) bool { return s.Kind == gates.KindImage }
+
+// ParseEvidence reads `--evidence sonarqube=FILE`: the raw project_status
+// response as SonarQube returns it.
+func (c *Collector) ParseEvidence(data []byte) (any, error) { return ParseProjectStatus(data) }
+
+// Collect finds the analysis, waits for it and fetches its quality gate.
+func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
+	path := c.ReportTask
+	if path == "" {
+		dir := c.Dir
+		if dir == "" {
+			dir = "."
+		}
+		p, err := FindReportTask(dir)
+		if err != nil {
+			return nil, err
+		}
+		path = p
+	}
+	rt, err := ReadReportTask(path)
+	if err != nil {
+		return nil, err
+	}
+	base := rt.ServerURL
+	if c.HostURL != "" {
+		base = c.HostURL
+	}
+	cl := &Client{BaseURL: base, Token: c.Token, Organization: rt.Organization, HTTP: c.HTTP, PollInterval: c.PollInterval, Timeout: c.Timeout}
+	task, err := cl.WaitTask(ctx, rt.CETaskID)
+	if err != nil {
+		return nil, fmt.Errorf("%s (from %s): %w", base, rt.Path, err)
+	}
+	ps, err := cl.ProjectStatus(ctx, task.AnalysisID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
+	}
+	ev := &Evidence{
+		Schema: Schema, ProjectStatus: *ps, ProjectKey: rt.ProjectKey, Organization: rt.Organization,
+		ServerURL: base, DashboardURL: rt.DashboardURL, Task: task,
+	}
+	if !c.SkipIssues {
+		key := rt.ProjectKey
+		if key == "" {
+			key = task.ComponentKey
+		}
+		ic, err := cl.NewCodeIssues(ctx, key, task.Branch, task.PullRequest)
+		if err != nil {
+			ic = &IssueCounts{Error: err.Error()}
+		}
+		ev.Issues = ic
+	}
+	return ev, nil
+}

@@ -1,0 +1,33 @@
+package sonarqube
+
+import (
+	"os"
+	"testing"
+)
+
+func FuzzParseProjectStatus(f *testing.F) {
+	for _, p := range []string{"../../testdata/sonarqube/ok.json", "../../testdata/sonarqube/error.json", "../../testdata/sonarqube/warn.json"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"projectStatus":{"status":"NONE"}}`))
+	f.Add([]byte(`{"projectStatus":{"status":"OK","conditions":[{}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := ParseProjectStatus(data)
+		if err == nil && (ev == nil || !statuses[ev.ProjectStatus.Status] || ev.Schema != Schema) {
+			t.Fatalf("accepted %q as %+v", data, ev)
+		}
+	})
+}
+
+func FuzzParseReportTask(f *testing.F) {
+	f.Add([]byte("organization=o\nprojectKey=k\nserverUrl=https://sonarcloud.io\nceTaskId=A\nceTaskUrl=https://sonarcloud.io/api/ce/task?id=A\n"))
+	f.Add([]byte("serverUrl=http://localhost:9000\nceTaskId=1\n# comment\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rt, err := ParseReportTask(data)
+		if err == nil && (rt.ServerURL == "" || rt.CETaskID == "") {
+			t.Fatalf("accepted %q without server or task", data)
+		}
+	})
+}
