@@ -16,15 +16,15 @@ ps := input.evidence.sonarqube.projectStatus
 
 deny contains v if some v in lib.evidence_denials("sonarqube")
 
-# failing lists the conditions at the given status, each named in full.
-failing(status) := [sprintf("%s is %s, must not be %s %s", [c.metricKey, object.get(c, "actualValue", "?"), c.comparator, threshold(c)]) |
+# failing[status] names each condition at that status in full (a rule, so
+# OPA computes it once per decision).
+failing[status] := [sprintf("%s is %s, must not be %s %s", [c.metricKey, object.get(c, "actualValue", "?"), c.comparator, threshold(c)]) |
 	some c in ps.conditions
 	c.status == status
-]
+] if some status in {"ERROR", "WARN"}
 
-threshold(c) := c.errorThreshold if c.status == "ERROR"
-else := c.warningThreshold if c.warningThreshold
-else := object.get(c, "errorThreshold", "?")
+threshold(c) := object.get(c, "errorThreshold", "?") if c.status == "ERROR"
+else := object.get(c, "warningThreshold", object.get(c, "errorThreshold", "?"))
 
 dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
 else := ""
@@ -35,7 +35,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate",
 		"severity": "high",
-		"message": sprintf("quality gate failed: %s%s", [concat("; ", failing("ERROR")), dashboard]),
+		"message": sprintf("quality gate failed: %s%s", [concat("; ", failing.ERROR), dashboard]),
 		"remediation": "fix the failing conditions in new code and run the analysis again; see the project's quality gate in SonarQube",
 	}
 }
@@ -47,7 +47,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "medium",
-		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, concat("; ", failing("WARN"))]),
+		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, concat("; ", failing.WARN)]),
 		"remediation": "fix the conditions in warning, or set allow_warn for this environment",
 	}
 }
@@ -59,7 +59,7 @@ warn contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "low",
-		"message": sprintf("quality gate is WARN: %s", [concat("; ", failing("WARN"))]),
+		"message": sprintf("quality gate is WARN: %s", [concat("; ", failing.WARN)]),
 		"remediation": "fix the conditions in warning before they become errors",
 	}
 }
