@@ -18,13 +18,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const corpus = "/work/shared/corpora/picklescan-data"
+// corpus is picklescan's test data (MIT, LICENSE and SOURCE.md beside it),
+// copied from ../shared/corpora. Never unpickle these files.
+const corpus = "testdata/picklescan-data"
 
 // TestCorpus: every malicious file flagged, every benign one clean, every
 // malformed one not verified (exit 2). The table is the expected verdicts.
 func TestCorpus(t *testing.T) {
 	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("picklescan corpus not present at %s: %v", corpus, err)
+		t.Fatalf("picklescan corpus missing at %s: %v", corpus, err)
 	}
 	type want struct {
 		verdict int
