@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -261,30 +262,30 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	digests := make(map[string]string, len(evidence))
 	for name, raw := range evidence {
 		digests[name] = hashBytes(raw)
-		v, err := ast.ValueFromReader(strings.NewReader(string(raw)))
+		v, err := ast.ValueFromReader(bytes.NewReader(raw))
 		if err != nil {
 			return nil, fmt.Errorf("%w: evidence %s is not JSON: %v", ErrUndecided, name, err)
 		}
 		evAST.Insert(ast.StringTerm(name), ast.NewTerm(v))
 	}
-	subj, err := ast.InterfaceToValue(req.Subject)
-	if err != nil {
-		return nil, fmt.Errorf("%w: subject: %v", ErrUndecided, err)
-	}
-	ctxDoc := map[string]any{}
+	ctxDoc := ast.NewObject(
+		ast.Item(ast.StringTerm("environment"), ast.StringTerm(env)),
+		ast.Item(ast.StringTerm("time"), ast.StringTerm(now.Format(time.RFC3339))),
+	)
 	for k, v := range req.Context {
-		ctxDoc[k] = v
-	}
-	ctxDoc["environment"] = env
-	ctxDoc["time"] = now.Format(time.RFC3339)
-	ctxVal, err := ast.InterfaceToValue(ctxDoc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: context: %v", ErrUndecided, err)
+		if k == "environment" || k == "time" {
+			continue
+		}
+		t, err := ast.InterfaceToValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: context %s: %v", ErrUndecided, k, err)
+		}
+		ctxDoc.Insert(ast.StringTerm(k), ast.NewTerm(t))
 	}
 	input := ast.NewObject(
-		ast.Item(ast.StringTerm("subject"), ast.NewTerm(subj)),
+		ast.Item(ast.StringTerm("subject"), ast.NewTerm(subjectValue(req.Subject))),
 		ast.Item(ast.StringTerm("evidence"), ast.NewTerm(evAST)),
-		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxVal)),
+		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxDoc)),
 	)
 	rs, err := pq.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
@@ -458,4 +459,26 @@ func marshalEvidence(name string, v any, err error) []byte {
 	}
 	b, _ := json.Marshal(map[string]string{"error": err.Error()})
 	return b
+}
+
+// subjectValue is input.subject, built directly (no JSON round trip).
+func subjectValue(s Subject) ast.Value {
+	obj := ast.NewObject(
+		ast.Item(ast.StringTerm("kind"), ast.StringTerm(string(s.Kind))),
+		ast.Item(ast.StringTerm("ref"), ast.StringTerm(s.Ref)),
+	)
+	if s.Digest != "" {
+		obj.Insert(ast.StringTerm("digest"), ast.StringTerm(s.Digest))
+	}
+	if s.Name != "" {
+		obj.Insert(ast.StringTerm("name"), ast.StringTerm(s.Name))
+	}
+	if len(s.Labels) > 0 {
+		labels := ast.NewObject()
+		for k, v := range s.Labels {
+			labels.Insert(ast.StringTerm(k), ast.StringTerm(v))
+		}
+		obj.Insert(ast.StringTerm("labels"), ast.NewTerm(labels))
+	}
+	return obj
 }

@@ -16,15 +16,15 @@ ps := input.evidence.sonarqube.projectStatus
 
 deny contains v if some v in lib.evidence_denials("sonarqube")
 
-# failing[status] names each condition at that status in full (a rule, so
-# OPA computes it once per decision).
-failing[status] := [sprintf("%s is %s, must not be %s %s", [c.metricKey, object.get(c, "actualValue", "?"), c.comparator, threshold(c)]) |
+# failing[status] names each condition at that status in full, with the
+# threshold it broke (a rule, so OPA computes it once per decision).
+failing[status] := [msg |
 	some c in ps.conditions
 	c.status == status
+	msg := concat("", [c.metricKey, " is ", object.get(c, "actualValue", "?"), ", must not be ", c.comparator, " ", object.get(c, limit_key[status], object.get(c, "errorThreshold", "?"))])
 ] if some status in {"ERROR", "WARN"}
 
-threshold(c) := object.get(c, "errorThreshold", "?") if c.status == "ERROR"
-else := object.get(c, "warningThreshold", object.get(c, "errorThreshold", "?"))
+limit_key := {"ERROR": "errorThreshold", "WARN": "warningThreshold"}
 
 dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
 else := ""
