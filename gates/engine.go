@@ -232,7 +232,9 @@ func (e *Engine) preparedFor(ctx context.Context, env string, gates []string) (*
 	obj, _ := storeData.(map[string]any)
 	r := rego.New(
 		rego.Compiler(e.policies.compiler),
-		rego.Store(inmem.NewFromObject(obj)),
+		// AST values on read: no Go-to-AST conversion of the configuration
+		// on every decision.
+		rego.Store(inmem.NewFromObjectWithOpts(obj, inmem.OptReturnASTValuesOnRead(true))),
 		rego.Query(q.String()),
 	)
 	prepared, err := r.PrepareForEval(ctx)
