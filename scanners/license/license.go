@@ -8,13 +8,14 @@ package license
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // Schema names the version of the evidence format.
@@ -129,7 +130,7 @@ func Scan(path string, opts Options) (Evidence, error) {
 		}
 	}
 	for _, f := range opts.SBOMs {
-		data, err := readLimited(f, opts.Limits.MaxSBOMBytes)
+		data, err := readlimit.File(f, opts.Limits.MaxSBOMBytes)
 		if err != nil {
 			return Evidence{}, fmt.Errorf("SBOM %s: %w", f, err)
 		}
@@ -206,7 +207,7 @@ func (s *scan) scanPath(path string) error {
 		case fileCard:
 			s.card(full, name)
 		case fileSBOM:
-			data, err := readLimited(full, s.opts.Limits.MaxSBOMBytes)
+			data, err := readlimit.File(full, s.opts.Limits.MaxSBOMBytes)
 			if err == nil {
 				err = s.sbom(full, data)
 			}
@@ -264,7 +265,7 @@ func classify(name string) fileClass {
 }
 
 func (s *scan) licenseFile(full, name string) {
-	data, err := readLimited(full, s.opts.Limits.MaxLicenseFileBytes)
+	data, err := readlimit.File(full, s.opts.Limits.MaxLicenseFileBytes)
 	if err != nil {
 		s.notVerified(name, full, err.Error())
 		return
@@ -279,7 +280,7 @@ func (s *scan) licenseFile(full, name string) {
 }
 
 func (s *scan) card(full, name string) {
-	data, err := readLimited(full, s.opts.Limits.MaxCardBytes)
+	data, err := readlimit.File(full, s.opts.Limits.MaxCardBytes)
 	if err != nil {
 		s.notVerified(name, full, err.Error())
 		return
@@ -343,23 +344,6 @@ func (s *scan) finish() {
 		s.notVerified("evidence", "", fmt.Sprintf("%d more entries were dropped: more than %d distinct licences or unknowns", s.truncated, s.opts.Limits.MaxEntries))
 	}
 	sort.SliceStable(s.ev.NotVerified, func(i, j int) bool { return s.ev.NotVerified[i].Source < s.ev.NotVerified[j].Source })
-}
-
-// readLimited reads a file, refusing ones larger than limit.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than the limit of %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // single returns the statement for one licence id or expression, with its

@@ -9,13 +9,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // Schema names the version of the evidence format.
@@ -134,7 +135,7 @@ func Scan(path string, limits Limits) (Evidence, error) {
 	if card == "" {
 		return empty(), nil
 	}
-	data, err := readLimited(card, limits.MaxCardBytes)
+	data, err := readlimit.File(card, limits.MaxCardBytes)
 	if err != nil {
 		return Evidence{}, fmt.Errorf("model card: %w", err)
 	}
@@ -157,22 +158,6 @@ func empty() Evidence {
 		ev.Sections[s] = Section{}
 	}
 	return ev
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than the limit of %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // ParseMarkdown reads a Hugging Face card: front matter (license, datasets,

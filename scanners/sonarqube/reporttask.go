@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // ReportTask is the scanner's report-task.txt (ReportPublisher.dumpMetadata).
@@ -59,17 +61,11 @@ func FindReportTask(dir string) (string, error) {
 
 // ReadReportTask reads and parses a report-task.txt file.
 func ReadReportTask(path string) (*ReportTask, error) {
-	f, err := os.Open(path)
+	data, err := readlimit.File(path, maxReportTaskBytes)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("report-task.txt: %w", err)
 	}
-	defer f.Close()
-	buf := make([]byte, maxReportTaskBytes+1)
-	n, _ := f.Read(buf)
-	if n > maxReportTaskBytes {
-		return nil, fmt.Errorf("%s: larger than %d KiB: not a report-task.txt", path, maxReportTaskBytes>>10)
-	}
-	rt, err := ParseReportTask(buf[:n])
+	rt, err := ParseReportTask(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
