@@ -1,0 +1,310 @@
+package attest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// DefaultVerifierID is gatehouse's verifier.id in the VSAs it issues.
+const DefaultVerifierID = "https://github.com/gatehouse-dev/gatehouse"
+
+// VSA verification results.
+const (
+	VSAPassed = "PASSED"
+	VSAFailed = "FAILED"
+)
+
+// VSAPredicate is the predicate of a SLSA Verification Summary Attestation
+// v1 (https://slsa.dev/spec/v1.0/verification_summary).
+type VSAPredicate struct {
+	Verifier           VSAVerifier      `json:"verifier"`
+	TimeVerified       time.Time        `json:"timeVerified"`
+	ResourceURI        string           `json:"resourceUri"`
+	Policy             Material         `json:"policy"`
+	InputAttestations  []Material       `json:"inputAttestations,omitempty"`
+	VerificationResult string           `json:"verificationResult"`
+	VerifiedLevels     []string         `json:"verifiedLevels"`
+	DependencyLevels   map[string]int64 `json:"dependencyLevels,omitempty"`
+	SLSAVersion        string           `json:"slsaVersion,omitempty"`
+}
+
+// VSAVerifier identifies who verified.
+type VSAVerifier struct {
+	ID      string            `json:"id"`
+	Version map[string]string `json:"version,omitempty"`
+}
+
+// VSAOptions describe the VSA of one decision.
+type VSAOptions struct {
+	// SubjectName is the subject's name: an image repository, a file or
+	// folder name. Required.
+	SubjectName string
+	// Digest is the artifact's digest, "sha256:<hex>". Required.
+	Digest string
+	// ResourceURI defaults to SubjectName.
+	ResourceURI string
+	// VerifierID defaults to DefaultVerifierID; VerifierVersion is optional.
+	VerifierID      string
+	VerifierVersion map[string]string
+	// PolicyURI names the policy bundle (optional); PolicyDigest is the
+	// decision's policy digest, "sha256:<hex>". Required.
+	PolicyURI    string
+	PolicyDigest string
+	// InputAttestations are the attestations the decision read.
+	InputAttestations []Material
+	// Passed selects PASSED or FAILED.
+	Passed bool
+	// VerifiedLevels, e.g. ["GATEHOUSE_PROD"]; DependencyLevels optional.
+	VerifiedLevels   []string
+	DependencyLevels map[string]int64
+	// SLSAVersion defaults to "1.0".
+	SLSAVersion string
+	// TimeVerified defaults to now (UTC, whole seconds).
+	TimeVerified time.Time
+}
+
+// NewVSA builds the in-toto v1 statement of a VSA: subject = SubjectName
+// with its sha256 digest, predicate type PredicateVSA.
+func NewVSA(o VSAOptions) (*Statement, error) {
+	if o.SubjectName == "" {
+		return nil, errors.New("new VSA: SubjectName is empty")
+	}
+	alg, h, err := SplitDigest(o.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("new VSA: subject %w", err)
+	}
+	palg, ph, err := SplitDigest(o.PolicyDigest)
+	if err != nil {
+		return nil, fmt.Errorf("new VSA: policy %w", err)
+	}
+	p := VSAPredicate{
+		Verifier:           VSAVerifier{ID: o.VerifierID, Version: o.VerifierVersion},
+		TimeVerified:       o.TimeVerified,
+		ResourceURI:        o.ResourceURI,
+		Policy:             Material{URI: o.PolicyURI, Digest: map[string]string{palg: ph}},
+		InputAttestations:  o.InputAttestations,
+		VerificationResult: VSAFailed,
+		VerifiedLevels:     o.VerifiedLevels,
+		DependencyLevels:   o.DependencyLevels,
+		SLSAVersion:        o.SLSAVersion,
+	}
+	if o.Passed {
+		p.VerificationResult = VSAPassed
+	}
+	if p.Verifier.ID == "" {
+		p.Verifier.ID = DefaultVerifierID
+	}
+	if p.TimeVerified.IsZero() {
+		p.TimeVerified = time.Now()
+	}
+	p.TimeVerified = p.TimeVerified.UTC().Truncate(time.Second)
+	if p.ResourceURI == "" {
+		p.ResourceURI = o.SubjectName
+	}
+	if p.VerifiedLevels == nil {
+		p.VerifiedLevels = []string{}
+	}
+	if p.SLSAVersion == "" {
+		p.SLSAVersion = "1.0"
+	}
+	return NewStatement(PredicateVSA, p, Subject{Name: o.SubjectName, Digest: map[string]string{alg: h}})
+}
+
+// SignVSA builds the VSA of o and signs it into a DSSE envelope (JSON), the
+// form cosign attest writes and VerifyVSA reads.
+func SignVSA(ctx context.Context, s signature.Signer, o VSAOptions) ([]byte, error) {
+	st, err := NewVSA(o)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("sign VSA: %w", err)
+	}
+	env, err := SignEnvelope(ctx, s, PayloadTypeInToto, payload)
+	if err != nil {
+		return nil, fmt.Errorf("sign VSA: %w", err)
+	}
+	return json.Marshal(env)
+}
+
+// Errors of VerifyVSA, each wrapped with the precise reason. Malformed
+// input wraps ErrMalformed, a bad signature ErrSignature, a subject that is
+// not the artifact ErrDigestMismatch.
+var (
+	ErrNotVSA       = errors.New("not a VSA")
+	ErrNotPassed    = errors.New("VSA verification result is not PASSED")
+	ErrPolicyDigest = errors.New("VSA policy digest not accepted")
+	ErrVerifierID   = errors.New("VSA verifier not accepted")
+	ErrTooOld       = errors.New("VSA too old")
+	ErrFuture       = errors.New("VSA from the future")
+	ErrLevel        = errors.New("VSA level not verified")
+	ErrVSAPolicy    = errors.New("invalid VSA policy")
+)
+
+// VSAPolicy is what a VSA must satisfy to be accepted.
+type VSAPolicy struct {
+	// Verifiers are the keys that may sign VSAs (any one suffices).
+	Verifiers []signature.Verifier
+	// Digest is the artifact's digest, "sha256:<hex>": a subject must match.
+	Digest string
+	// AcceptedPolicyDigests lists policy digests ("sha256:<hex>") accepted;
+	// the VSA's policy.digest must be one of them. Required.
+	AcceptedPolicyDigests []string
+	// VerifierID defaults to DefaultVerifierID.
+	VerifierID string
+	// MaxAge is how old timeVerified may be. Required (> 0).
+	MaxAge time.Duration
+	// Level, when set, must be among verifiedLevels.
+	Level string
+	// ClockSkew tolerated for a timeVerified in the future (default 5m).
+	ClockSkew time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// VSAResult is a VSA that verified.
+type VSAResult struct {
+	Statement *Statement
+	VSA       VSAPredicate
+	// Subject is the statement subject that matched the digest.
+	Subject Subject
+	// Verifier is the index in VSAPolicy.Verifiers of the key that signed.
+	Verifier int
+}
+
+// VerifyVSA verifies a DSSE envelope holding a VSA: signed by one of
+// p.Verifiers, an in-toto statement of predicate type PredicateVSA whose
+// subject is p.Digest, verifier.id as expected, verificationResult PASSED,
+// policy digest accepted, the level verified, timeVerified within MaxAge.
+// Each failure wraps its own sentinel error.
+func VerifyVSA(ctx context.Context, envelope []byte, p VSAPolicy) (*VSAResult, error) {
+	if len(p.Verifiers) == 0 {
+		return nil, fmt.Errorf("%w: %w: no keys to verify VSAs with", ErrVSAPolicy, ErrNoTrust)
+	}
+	if _, _, err := SplitDigest(p.Digest); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrVSAPolicy, err)
+	}
+	if len(p.AcceptedPolicyDigests) == 0 {
+		return nil, fmt.Errorf("%w: no accepted policy digests: give the digest of the policy bundle VSAs must have been issued under", ErrVSAPolicy)
+	}
+	if p.MaxAge <= 0 {
+		return nil, fmt.Errorf("%w: MaxAge must be positive", ErrVSAPolicy)
+	}
+	env, err := ParseEnvelopeLimits(envelope, VSALimits)
+	if err != nil {
+		return nil, err
+	}
+	if env.PayloadType != PayloadTypeInToto {
+		return nil, fmt.Errorf("%w: DSSE payloadType is %q, want %q", ErrNotVSA, env.PayloadType, PayloadTypeInToto)
+	}
+	acc, err := VerifyEnvelope(ctx, env, p.Verifiers)
+	if err != nil {
+		return nil, fmt.Errorf("VSA: %w", err)
+	}
+	st, err := ParseStatementLimits(env.Payload, VSALimits)
+	if err != nil {
+		return nil, err
+	}
+	if st.PredicateType != PredicateVSA {
+		return nil, fmt.Errorf("%w: predicateType is %q, want %q", ErrNotVSA, st.PredicateType, PredicateVSA)
+	}
+	sub, err := st.MatchDigest(p.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("VSA subject: %w", err)
+	}
+	v, err := ParseVSAPredicate(st.Predicate)
+	if err != nil {
+		return nil, err
+	}
+	wantID := p.VerifierID
+	if wantID == "" {
+		wantID = DefaultVerifierID
+	}
+	if v.Verifier.ID != wantID {
+		return nil, fmt.Errorf("%w: verifier.id is %q, want %q", ErrVerifierID, v.Verifier.ID, wantID)
+	}
+	if v.VerificationResult != VSAPassed {
+		return nil, fmt.Errorf("%w: verificationResult is %q", ErrNotPassed, v.VerificationResult)
+	}
+	if !policyAccepted(v.Policy.Digest, p.AcceptedPolicyDigests) {
+		return nil, fmt.Errorf("%w: policy.digest %s is not among the %d accepted (re-run gatehouse check under the current policy)", ErrPolicyDigest, digestString(v.Policy.Digest), len(p.AcceptedPolicyDigests))
+	}
+	if p.Level != "" && !slices.Contains(v.VerifiedLevels, p.Level) {
+		return nil, fmt.Errorf("%w: verifiedLevels %v do not include %s", ErrLevel, v.VerifiedLevels, p.Level)
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	skew := p.ClockSkew
+	if skew <= 0 {
+		skew = 5 * time.Minute
+	}
+	t := now()
+	if age := t.Sub(v.TimeVerified); age > p.MaxAge {
+		return nil, fmt.Errorf("%w: verified at %s, %s ago, more than the %s allowed", ErrTooOld, v.TimeVerified.Format(time.RFC3339), age.Truncate(time.Second), p.MaxAge)
+	}
+	if v.TimeVerified.Sub(t) > skew {
+		return nil, fmt.Errorf("%w: timeVerified %s is later than now (%s) by more than %s", ErrFuture, v.TimeVerified.Format(time.RFC3339), t.UTC().Format(time.RFC3339), skew)
+	}
+	return &VSAResult{Statement: st, VSA: *v, Subject: sub, Verifier: acc.Verifier}, nil
+}
+
+// ParseVSAPredicate decodes a VSA predicate, requiring verifier.id,
+// timeVerified, resourceUri, policy.digest and verificationResult.
+func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
+	const what = "VSA predicate"
+	if err := checkJSON(what, data, VSALimits); err != nil {
+		return nil, err
+	}
+	var w struct {
+		VSAPredicate
+		TimeVerified *time.Time `json:"timeVerified"`
+	}
+	if err := decodeStrict(what, data, &w, false); err != nil {
+		return nil, err
+	}
+	v := w.VSAPredicate
+	switch {
+	case v.Verifier.ID == "":
+		return nil, malformed(what, "field verifier.id is missing or empty")
+	case w.TimeVerified == nil:
+		return nil, malformed(what, "field timeVerified is missing")
+	case v.ResourceURI == "":
+		return nil, malformed(what, "field resourceUri is missing or empty")
+	case len(v.Policy.Digest) == 0:
+		return nil, malformed(what, "field policy.digest is missing or empty")
+	case v.VerificationResult != VSAPassed && v.VerificationResult != VSAFailed:
+		return nil, malformed(what, "field verificationResult is %q, want PASSED or FAILED", v.VerificationResult)
+	}
+	v.TimeVerified = *w.TimeVerified
+	return &v, nil
+}
+
+func policyAccepted(got map[string]string, accepted []string) bool {
+	for _, a := range accepted {
+		alg, h, ok := strings.Cut(a, ":")
+		if ok && got[alg] != "" && got[alg] == h {
+			return true
+		}
+	}
+	return false
+}
+
+func digestString(d map[string]string) string {
+	if h, ok := d["sha256"]; ok {
+		return "sha256:" + h
+	}
+	for alg, h := range d {
+		return alg + ":" + h
+	}
+	return "(none)"
+}
