@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -56,13 +57,28 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Client talks to OCI registries.
+// Client talks to OCI registries. It is safe for concurrent use; keep one
+// per process: it keeps authenticated connections per repository and
+// remembers which registries have no referrers API.
 type Client struct {
 	opts Options
+	// transport is opts.Transport (or remote.DefaultTransport) wrapped to
+	// notice registries without the referrers API.
+	transport http.RoundTripper
 	// puller keeps one authenticated transport per repository across calls
 	// (no ping and token exchange per request).
 	puller *remote.Puller
+
+	// noReferrers maps a registry host to when it was seen answering the
+	// referrers API with "not supported"; such registries go straight to
+	// the referrers tag schema until noReferrersTTL has passed.
+	mu          sync.Mutex
+	noReferrers map[string]time.Time
 }
+
+// noReferrersTTL is how long a registry is remembered to lack the
+// referrers API (it may be upgraded while a server runs).
+const noReferrersTTL = time.Hour
 
 // New returns a Client.
 func New(opts Options) *Client {
@@ -72,11 +88,57 @@ func New(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	c := &Client{opts: opts}
+	c := &Client{opts: opts, noReferrers: map[string]time.Time{}}
+	base := opts.Transport
+	if base == nil {
+		base = remote.DefaultTransport
+	}
+	c.transport = &referrersObserver{base: base, c: c}
 	if p, err := remote.NewPuller(c.baseRemoteOptions()...); err == nil {
 		c.puller = p
 	}
 	return c
+}
+
+// referrersObserver watches answers to the referrers API: a registry that
+// answers it with 404, 400 or 406 (or not with an image index) does not
+// implement it (the OCI spec has it answer 200 with an empty index for a
+// digest without referrers).
+type referrersObserver struct {
+	base http.RoundTripper
+	c    *Client
+}
+
+func (o *referrersObserver) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := o.base.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/referrers/") {
+		return resp, err
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusBadRequest, resp.StatusCode == http.StatusNotAcceptable,
+		resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") != "application/vnd.oci.image.index.v1+json":
+		o.c.setNoReferrers(r.URL.Host)
+	}
+	return resp, err
+}
+
+func (c *Client) setNoReferrers(host string) {
+	c.mu.Lock()
+	c.noReferrers[host] = time.Now()
+	c.mu.Unlock()
+}
+
+// hasNoReferrersAPI reports whether registry was recently seen without the
+// referrers API.
+func (c *Client) hasNoReferrersAPI(registry string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.noReferrers[registry]
+	if ok && time.Since(at) > noReferrersTTL {
+		delete(c.noReferrers, registry)
+		return false
+	}
+	return ok
 }
 
 // ErrNotFound is returned (wrapped) when an image or tag does not exist.
@@ -114,10 +176,7 @@ func (c *Client) baseRemoteOptions() []remote.Option {
 		// One quick retry at most: a gate must answer within its deadline.
 		remote.WithRetryBackoff(remote.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Steps: 2}),
 	}
-	if c.opts.Transport != nil {
-		opts = append(opts, remote.WithTransport(c.opts.Transport))
-	}
-	return opts
+	return append(opts, remote.WithTransport(c.transport))
 }
 
 func (c *Client) cosignOptions(ctx context.Context) []ociremote.Option {

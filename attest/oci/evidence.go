@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Schema names of the evidence documents (versioned: a breaking change
@@ -69,17 +70,22 @@ func (c *Client) VerifySignatures(ctx context.Context, d name.Digest, p *Policy)
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	classic, refs, err := c.fetchBoth(ctx, d, "sig")
+	f, err := c.fetchAttachments(ctx, d, want{sigs: true})
 	if err != nil {
 		return nil, err
 	}
+	return signaturesEvidence(ctx, d, h, p, f)
+}
+
+// signaturesEvidence verifies the signatures among what was fetched.
+func signaturesEvidence(ctx context.Context, d name.Digest, h v1.Hash, p *Policy, f *found) (*SignaturesEvidence, error) {
 	ev := &SignaturesEvidence{Schema: SignaturesSchema, Digest: d.DigestStr(), Signatures: []SignatureResult{}}
-	for _, a := range classic {
+	for _, a := range f.sigs {
 		r := resultOf(a, verifyAttachment(ctx, a, h, p, false))
 		ev.Signatures = append(ev.Signatures, r)
 		ev.Verified = ev.Verified || r.Verified
 	}
-	for _, a := range refs {
+	for _, a := range f.refs {
 		if a.bundle != nil && !a.isSignature() {
 			continue // an attestation: see Attestations
 		}
@@ -119,12 +125,17 @@ func (c *Client) Attestations(ctx context.Context, d name.Digest, p *Policy, pre
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	classic, refs, err := c.fetchBoth(ctx, d, "att")
+	f, err := c.fetchAttachments(ctx, d, want{atts: true, predicateType: predicateType})
 	if err != nil {
 		return nil, err
 	}
+	return attestations(ctx, d, h, p, predicateType, f)
+}
+
+// attestations verifies the attestations among what was fetched.
+func attestations(ctx context.Context, d name.Digest, h v1.Hash, p *Policy, predicateType string, f *found) ([]Attestation, error) {
 	out := []Attestation{}
-	for _, a := range append(classic, refs...) {
+	for _, a := range append(append([]*attachment{}, f.atts...), f.refs...) {
 		if a.bundle != nil && a.isSignature() {
 			continue
 		}
@@ -172,24 +183,4 @@ func statementPredicateType(st []byte) (string, error) {
 		return "", errors.New("in-toto statement has no predicateType")
 	}
 	return s.PredicateType, nil
-}
-
-// fetchBoth reads the tag-schema attachments and the bundle referrers
-// concurrently (two independent round trips to the registry).
-func (c *Client) fetchBoth(ctx context.Context, d name.Digest, suffix string) (classic, refs []*attachment, err error) {
-	var rerr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		refs, rerr = c.bundleReferrers(ctx, d)
-	}()
-	classic, err = c.classicAttachments(ctx, d, suffix)
-	<-done
-	if err != nil {
-		return nil, nil, err
-	}
-	if rerr != nil {
-		return nil, nil, rerr
-	}
-	return classic, refs, nil
 }

@@ -1,16 +1,21 @@
 package oci
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/signature"
 	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
 )
 
@@ -56,9 +61,58 @@ func (a *attachment) isSignature() bool {
 	return a.predicateType == CosignSignPredicateType
 }
 
+// fetchConcurrency bounds the blobs and manifests fetched at once for one
+// check (the puller also bounds requests per registry).
+const fetchConcurrency = 8
+
+// want says which attachments a check needs: only those are fetched.
+type want struct {
+	// sigs: image signatures (the .sig tag and signature bundles).
+	sigs bool
+	// atts: attestations (the .att tag and DSSE bundles), optionally only
+	// those whose (unsigned) annotations say predicateType.
+	atts          bool
+	predicateType string
+}
+
+// found is what is attached to one image, by where it was found.
+type found struct {
+	sigs, atts []*attachment // cosign's tag schema
+	refs       []*attachment // Sigstore bundle referrers, both kinds
+}
+
+// fetchAttachments reads what w asks for from the registry, all lookups at
+// once: the .sig and .att tags and the referrers (API or fallback tag) are
+// independent round trips, and so are the blobs they list.
+func (c *Client) fetchAttachments(ctx context.Context, d name.Digest, w want) (*found, error) {
+	var f found
+	var wg sync.WaitGroup
+	var sigErr, attErr, refErr error
+	if w.sigs {
+		wg.Go(func() { f.sigs, sigErr = c.classicAttachments(ctx, d, "sig", "") })
+	}
+	if w.atts {
+		wg.Go(func() { f.atts, attErr = c.classicAttachments(ctx, d, "att", w.predicateType) })
+	}
+	if w.sigs || w.atts {
+		wg.Go(func() { f.refs, refErr = c.bundleReferrers(ctx, d, w) })
+	}
+	wg.Wait()
+	for _, err := range []error{sigErr, attErr, refErr} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &f, nil
+}
+
 // classicAttachments fetches the signatures (suffix "sig") or attestations
-// ("att") stored under cosign's tag schema. A missing tag is no attachments.
-func (c *Client) classicAttachments(ctx context.Context, d name.Digest, suffix string) ([]*attachment, error) {
+// ("att") stored under cosign's tag schema: one manifest, then its layers
+// concurrently, each read once. A missing tag is no attachments. When
+// predicateType is set, attestation layers annotated with another predicate
+// type are not fetched (as with bundles: unsigned labels can only make an
+// attestation be missed, never accepted).
+func (c *Client) classicAttachments(ctx context.Context, d name.Digest, suffix, predicateType string) ([]*attachment, error) {
 	opts := c.cosignOptions(ctx)
 	var tag name.Tag
 	var err error
@@ -70,18 +124,14 @@ func (c *Client) classicAttachments(ctx context.Context, d name.Digest, suffix s
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", d, err)
 	}
-	sigs, err := ociremote.Signatures(tag, opts...)
+	m, err := c.getManifest(ctx, tag)
 	if err != nil {
-		return nil, classify(tag.String(), err)
-	}
-	// Check the size of every layer before anything reads it.
-	m, err := sigs.Manifest()
-	if err != nil {
-		if isNotFound(err) {
+		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}
-		return nil, classify(tag.String(), err)
+		return nil, err
 	}
+	// Check the size of every layer before anything reads it.
 	if len(m.Layers) > MaxAttachments {
 		return nil, fmt.Errorf("%s holds %d layers, more than the limit of %d", tag, len(m.Layers), MaxAttachments)
 	}
@@ -90,32 +140,127 @@ func (c *Client) classicAttachments(ctx context.Context, d name.Digest, suffix s
 			return nil, fmt.Errorf("%s layer %d is %d bytes, more than the %d byte limit", tag, i, l.Size, MaxPayloadBytes)
 		}
 	}
-	list, err := sigs.Get()
-	if err != nil {
-		return nil, classify(tag.String(), err)
-	}
-	out := make([]*attachment, 0, len(list))
-	for i, s := range list {
-		a := &attachment{format: FormatCosignTag, where: fmt.Sprintf("%s layer %d", tag, i), classic: s}
-		if ann, err := s.Annotations(); err == nil {
-			a.predicateType = ann["predicateType"]
+	out := make([]*attachment, len(m.Layers))
+	errs := make([]error, len(m.Layers))
+	sem := make(chan struct{}, fetchConcurrency)
+	var wg sync.WaitGroup
+	for i, ld := range m.Layers {
+		if pt := ld.Annotations["predicateType"]; predicateType != "" && pt != "" && pt != predicateType {
+			continue
 		}
-		out = append(out, a)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			data, err := c.fetchBlob(ctx, tag.Context().Digest(ld.Digest.String()))
+			if err != nil {
+				errs[i] = fmt.Errorf("%s layer %d: %w", tag, i, err)
+				return
+			}
+			// The same Signature cosign builds from a remote layer, over
+			// bytes already read: cosign reads a payload more than once.
+			s := signature.New(ggcrstatic.NewLayer(data, ld.MediaType), ld)
+			out[i] = &attachment{format: FormatCosignTag, where: fmt.Sprintf("%s layer %d", tag, i), classic: s,
+				predicateType: ld.Annotations["predicateType"]}
+		})
 	}
-	return out, nil
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	kept := out[:0]
+	for _, a := range out {
+		if a != nil {
+			kept = append(kept, a)
+		}
+	}
+	return kept, nil
 }
 
-// bundleReferrers fetches the Sigstore bundles that refer to d, through the
-// referrers API or, on registries without it, the sha256-<hex> index tag.
-func (c *Client) bundleReferrers(ctx context.Context, d name.Digest) ([]*attachment, error) {
-	ropts := c.remoteOptions(ctx)
-	idx, err := remote.Referrers(d, ropts...)
+// getManifest fetches an image manifest (not an index) with its limits.
+func (c *Client) getManifest(ctx context.Context, ref name.Reference) (*v1.Manifest, error) {
+	desc, err := remote.Get(ref, c.remoteOptions(ctx)...)
 	if err != nil {
-		return nil, classify("referrers of "+d.String(), err)
+		return nil, classify(ref.String(), err)
+	}
+	if len(desc.Manifest) > MaxPayloadBytes {
+		return nil, fmt.Errorf("%s: manifest is %d bytes, more than the %d byte limit", ref, len(desc.Manifest), MaxPayloadBytes)
+	}
+	if !desc.MediaType.IsImage() {
+		return nil, fmt.Errorf("%s: media type %s is not an image manifest", ref, desc.MediaType)
+	}
+	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return nil, fmt.Errorf("%s: malformed manifest: %w", ref, err)
+	}
+	return m, nil
+}
+
+// fetchBlob reads one blob, at most MaxPayloadBytes, checking its digest.
+func (c *Client) fetchBlob(ctx context.Context, ref name.Digest) ([]byte, error) {
+	l, err := remote.Layer(ref, c.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	defer rc.Close()
+	// go-containerregistry checks the digest when the body ends.
+	data, err := readLimited(rc)
+	if err != nil {
+		return nil, classify(ref.String(), err)
+	}
+	return data, nil
+}
+
+// referrers lists what refers to d: through the referrers API, or straight
+// through the sha256-<hex> fallback tag on registries known to lack it.
+func (c *Client) referrers(ctx context.Context, d name.Digest) (*v1.IndexManifest, error) {
+	what := "referrers of " + d.String()
+	if c.hasNoReferrersAPI(d.RegistryStr()) {
+		fallback := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))
+		desc, err := remote.Get(fallback, c.remoteOptions(ctx)...)
+		if err != nil {
+			if isNotFound(err) {
+				return &v1.IndexManifest{}, nil
+			}
+			return nil, classify(what, err)
+		}
+		if len(desc.Manifest) > MaxPayloadBytes {
+			return nil, fmt.Errorf("%s: referrers index %s is %d bytes, more than the %d byte limit", what, fallback, len(desc.Manifest), MaxPayloadBytes)
+		}
+		if !desc.MediaType.IsIndex() {
+			return nil, fmt.Errorf("%s: referrers tag %s is a %s, not an image index", what, fallback, desc.MediaType)
+		}
+		im, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			return nil, fmt.Errorf("%s: malformed referrers index %s: %w", what, fallback, err)
+		}
+		return im, nil
+	}
+	idx, err := remote.Referrers(d, c.remoteOptions(ctx)...)
+	if err != nil {
+		return nil, classify(what, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, classify("referrers of "+d.String(), err)
+		return nil, classify(what, err)
+	}
+	return im, nil
+}
+
+// bundleReferrers fetches the Sigstore bundles that refer to d and that w
+// may need, concurrently. Bundles are picked by their annotations, which
+// are unsigned: skipping a mislabelled bundle can only lose a signature or
+// attestation (fail closed), never let a wrong one through, since what is
+// fetched is verified on its signed content.
+func (c *Client) bundleReferrers(ctx context.Context, d name.Digest, w want) ([]*attachment, error) {
+	im, err := c.referrers(ctx, d)
+	if err != nil {
+		return nil, err
 	}
 	var out []*attachment
 	for _, desc := range im.Manifests {
@@ -125,28 +270,37 @@ func (c *Client) bundleReferrers(ctx context.Context, d name.Digest) ([]*attachm
 		if len(out) == MaxAttachments {
 			return nil, fmt.Errorf("referrers of %s: more than %d Sigstore bundles", d, MaxAttachments)
 		}
-		ref := d.Context().Digest(desc.Digest.String())
-		a := &attachment{format: FormatBundleReferrer, where: "referrer " + desc.Digest.String()}
-		a.predicateType = desc.Annotations["dev.sigstore.bundle.predicateType"]
-		a.bundle, a.fetchErr = c.fetchBundle(ctx, ref, ropts)
-		if a.bundle != nil {
-			if pt := bundlePredicateType(a.bundle); pt != "" {
-				a.predicateType = pt
-			}
+		pt := desc.Annotations["dev.sigstore.bundle.predicateType"]
+		sigLike := desc.Annotations["dev.sigstore.bundle.content"] == "message-signature" || pt == CosignSignPredicateType
+		attLike := desc.Annotations["dev.sigstore.bundle.content"] == "dsse-envelope" && pt != CosignSignPredicateType
+		if !w.sigs && sigLike || !w.atts && attLike || w.predicateType != "" && attLike && pt != "" && pt != w.predicateType {
+			continue
 		}
-		out = append(out, a)
+		out = append(out, &attachment{format: FormatBundleReferrer, where: "referrer " + desc.Digest.String(), predicateType: pt})
 	}
+	sem := make(chan struct{}, fetchConcurrency)
+	var wg sync.WaitGroup
+	for _, a := range out {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ref := d.Context().Digest(strings.TrimPrefix(a.where, "referrer "))
+			a.bundle, a.fetchErr = c.fetchBundle(ctx, ref)
+			if a.bundle != nil {
+				if pt := bundlePredicateType(a.bundle); pt != "" {
+					a.predicateType = pt
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return out, nil
 }
 
-func (c *Client) fetchBundle(ctx context.Context, ref name.Digest, ropts []remote.Option) (*sgbundle.Bundle, error) {
-	img, err := remote.Image(ref, ropts...)
+func (c *Client) fetchBundle(ctx context.Context, ref name.Digest) (*sgbundle.Bundle, error) {
+	m, err := c.getManifest(ctx, ref)
 	if err != nil {
-		return nil, classify(ref.String(), err)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, classify(ref.String(), err)
+		return nil, err
 	}
 	if len(m.Layers) != 1 {
 		return nil, fmt.Errorf("bundle referrer %s: want exactly one layer, found %d", ref.DigestStr(), len(m.Layers))
@@ -158,16 +312,7 @@ func (c *Client) fetchBundle(ctx context.Context, ref name.Digest, ropts []remot
 	if ld.Size > MaxPayloadBytes {
 		return nil, fmt.Errorf("bundle referrer %s: bundle is %d bytes, more than the %d byte limit", ref.DigestStr(), ld.Size, MaxPayloadBytes)
 	}
-	layer, err := img.LayerByDigest(ld.Digest)
-	if err != nil {
-		return nil, classify(ref.String(), err)
-	}
-	rc, err := layer.Uncompressed()
-	if err != nil {
-		return nil, classify(ref.String(), err)
-	}
-	defer rc.Close()
-	data, err := readLimited(rc)
+	data, err := c.fetchBlob(ctx, ref.Context().Digest(ld.Digest.String()))
 	if err != nil {
 		return nil, fmt.Errorf("bundle referrer %s: %w", ref.DigestStr(), err)
 	}

@@ -1,6 +1,7 @@
 package oci
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -90,13 +92,57 @@ func setupRealRegistry() (stop func()) {
 	return stop
 }
 
-// inProcessRegistry serves go-containerregistry's registry (which has the
-// referrers API) over loopback HTTP.
+// inProcessRegistry serves go-containerregistry's registry with its
+// referrers API over loopback HTTP.
 func inProcessRegistry(t testing.TB) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(nilLogger())))
+	srv := httptest.NewServer(referrersRegistry())
 	t.Cleanup(srv.Close)
 	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+// referrersRegistry is go-containerregistry's registry with the referrers
+// API on, and fixed to report a referrer's artifactType from its manifest's
+// artifactType field as the OCI 1.1 spec says (v0.22.1 reports only the
+// config media type, application/vnd.oci.empty.v1+json for cosign's bundles).
+func referrersRegistry() http.Handler {
+	reg := registry.New(registry.Logger(nilLogger()), registry.WithReferrersSupport(true))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		repo, _, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/referrers/")
+		if !ok || r.Method != http.MethodGet {
+			reg.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		reg.ServeHTTP(rec, r)
+		var im v1.IndexManifest
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &im) != nil {
+			copyResponse(w, rec)
+			return
+		}
+		for i, d := range im.Manifests {
+			mr := httptest.NewRecorder()
+			reg.ServeHTTP(mr, httptest.NewRequest(http.MethodGet, "/v2/"+repo+"/manifests/"+d.Digest.String(), nil))
+			var m struct {
+				ArtifactType string `json:"artifactType"`
+			}
+			if json.Unmarshal(mr.Body.Bytes(), &m) == nil && m.ArtifactType != "" {
+				im.Manifests[i].ArtifactType = m.ArtifactType
+			}
+		}
+		body, _ := json.Marshal(im)
+		w.Header().Set("Content-Type", rec.Header().Get("Content-Type"))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+	})
+}
+
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
 }
 
 func needRealRegistry(t testing.TB) string {

@@ -140,16 +140,18 @@ type VerifiedVSA struct {
 
 // VerifyImageVSA fetches the VSAs of ref (both formats), verifies their
 // signatures under p.Policy and checks that one PASSED for the image's
-// digest (and level and age, when asked). This is what admission calls.
+// digest (and level and age, when asked). To check the image's signatures
+// too, call VerifyImage: it fetches what both need at once.
 func (c *Client) VerifyImageVSA(ctx context.Context, ref string, p VSAPolicy) (*VerifiedVSA, error) {
-	d, err := c.Resolve(ctx, ref)
+	res, err := c.VerifyImage(ctx, ref, ImagePolicy{VSA: &p})
 	if err != nil {
 		return nil, err
 	}
-	atts, err := c.Attestations(ctx, d, p.Policy, VSAPredicateType)
-	if err != nil {
-		return nil, err
-	}
+	return res.VSA, nil
+}
+
+// checkVSAs returns the first VSA among atts that verified and passes p.
+func checkVSAs(d name.Digest, atts []Attestation, p VSAPolicy) (*VerifiedVSA, error) {
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now

@@ -1,0 +1,228 @@
+package oci
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+)
+
+// recordingRegistry is go-containerregistry's registry behind a handler
+// that records the requests it gets and, with noAPI, answers the referrers
+// API 404 as Distribution 2.8 does.
+type recordingRegistry struct {
+	host string
+	mu   sync.Mutex
+	on   bool
+	reqs []string
+}
+
+func newRecordingRegistry(t testing.TB, noAPI bool) *recordingRegistry {
+	t.Helper()
+	r := &recordingRegistry{}
+	reg := referrersRegistry()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		if r.on {
+			r.reqs = append(r.reqs, req.Method+" "+requestKind(req.URL.Path))
+		}
+		r.mu.Unlock()
+		if noAPI && strings.Contains(req.URL.Path, "/referrers/") {
+			http.NotFound(w, req)
+			return
+		}
+		reg.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+var (
+	tagRE = regexp.MustCompile(`/manifests/sha256-[0-9a-f]{64}(\.sig|\.att)?$`)
+)
+
+// requestKind names what a registry path is for.
+func requestKind(path string) string {
+	switch {
+	case path == "/v2/":
+		return "ping"
+	case strings.Contains(path, "/referrers/"):
+		return "referrers-api"
+	case strings.Contains(path, "/blobs/"):
+		return "blob"
+	}
+	if m := tagRE.FindStringSubmatch(path); m != nil {
+		switch m[1] {
+		case ".sig":
+			return "sig-tag"
+		case ".att":
+			return "att-tag"
+		}
+		return "referrers-tag"
+	}
+	if strings.Contains(path, "/manifests/sha256:") {
+		return "manifest-by-digest"
+	}
+	return path
+}
+
+// record runs f and returns the requests it made, sorted.
+func (r *recordingRegistry) record(f func()) []string {
+	r.mu.Lock()
+	r.on, r.reqs = true, nil
+	r.mu.Unlock()
+	f()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	out := slices.Clone(r.reqs)
+	slices.Sort(out)
+	return out
+}
+
+// TestRoundTrips pins the requests one verification makes: each of the
+// .sig tag, .att tag and referrers once, only the blobs the policy needs,
+// the referrers API asked once per registry that lacks it, and the VSA
+// check not fetching other attestations or signature bundles.
+func TestRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, "ecdsa-p256")
+	p, err := PolicyFromParams(map[string]any{"keys": []any{string(k.pubPEM)}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type check struct {
+		name string
+		pol  func() ImagePolicy
+		want []string
+	}
+	sigs := func() ImagePolicy { return ImagePolicy{Signatures: p} }
+	vsa := func() ImagePolicy { return ImagePolicy{VSA: &VSAPolicy{Policy: p}} }
+	both := func() ImagePolicy { return ImagePolicy{Signatures: p, VSA: &VSAPolicy{Policy: p}} }
+	for _, reg := range []struct {
+		name  string
+		noAPI bool
+		// cold: the first call of a new client; then warm calls.
+		cold  []string
+		warm  []check
+		refs  string // how warm calls list referrers
+	}{
+		{name: "no referrers API (Distribution 2.8)", noAPI: true,
+			cold: []string{"GET att-tag", "GET blob", "GET blob", "GET ping", "GET referrers-api", "GET referrers-tag", "GET sig-tag"}},
+		{name: "referrers API",
+			cold: []string{"GET att-tag", "GET blob", "GET blob", "GET ping", "GET referrers-api", "GET sig-tag"}},
+	} {
+		t.Run(reg.name, func(t *testing.T) {
+			r := newRecordingRegistry(t, reg.noAPI)
+			d := pushRandomImage(t, r.host, "rt/app")
+			c := New(Options{Timeout: 10 * time.Second})
+			signClassicKey(t, d, k)
+			// A provenance attestation in both formats: the VSA check must
+			// not fetch either; the signature check not the bundle.
+			if _, err := c.AttachAttestation(ctx, d, dsseSign(t, k, statement(t, d, SLSAProvenanceV1, map[string]any{})), SLSAProvenanceV1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.AttachBundle(ctx, d, keyBundle(t, k, statement(t, d, SLSAProvenanceV1, map[string]any{}))); err != nil {
+				t.Fatal(err)
+			}
+			att := &Attester{Client: c, Signer: k.signer}
+			if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
+				Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+				t.Fatal(err)
+			}
+			list := "GET referrers-api"
+			if reg.noAPI {
+				list = "GET referrers-tag"
+			}
+			verify := func(c *Client, pol ImagePolicy) {
+				res, err := c.VerifyImage(ctx, d.String(), pol)
+				if err != nil {
+					t.Fatalf("verify: %v", err)
+				}
+				if pol.Signatures != nil && !res.Signatures.Verified || pol.VSA != nil && res.VSA == nil {
+					t.Fatalf("not verified: %+v", res)
+				}
+			}
+			cold := New(Options{Timeout: 10 * time.Second})
+			if diff := cmpDiff(reg.cold, r.record(func() { verify(cold, both()) })); diff != "" {
+				t.Errorf("first call of a client (-want +got)\n%s", diff)
+			}
+			for _, tc := range []check{
+				{"signatures", sigs, sorted("GET sig-tag", list, "GET blob")},
+				{"VSA", vsa, sorted("GET att-tag", list, "GET blob")},
+				{"both", both, sorted("GET sig-tag", "GET att-tag", list, "GET blob", "GET blob")},
+			} {
+				if diff := cmpDiff(tc.want, r.record(func() { verify(cold, tc.pol()) })); diff != "" {
+					t.Errorf("%s, warm client (-want +got)\n%s", tc.name, diff)
+				}
+			}
+		})
+	}
+}
+
+func sorted(s ...string) []string { slices.Sort(s); return s }
+
+// TestResolveDigestOffline: a reference that carries a digest is never
+// looked up: `gatehouse check image:REG/REPO@sha256:...` works offline.
+func TestResolveDigestOffline(t *testing.T) {
+	var calls []string
+	var mu sync.Mutex
+	c := New(Options{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		calls = append(calls, r.URL.String())
+		mu.Unlock()
+		return nil, context.DeadlineExceeded
+	})})
+	dg := "sha256:" + strings.Repeat("ab", 32)
+	tests := []struct {
+		name string
+		subj gates.Subject
+		want string
+	}{
+		{"digest reference", gates.Subject{Kind: gates.KindImage, Ref: "ghcr.io/acme/api@" + dg}, dg},
+		{"tag and digest", gates.Subject{Kind: gates.KindImage, Ref: "ghcr.io/acme/api:v1@" + dg}, dg},
+		{"image: prefix", gates.Subject{Kind: gates.KindImage, Ref: "image:ghcr.io/acme/api@" + dg}, dg},
+		{"digest given", gates.Subject{Kind: gates.KindImage, Ref: "ghcr.io/acme/api:v1", Digest: dg}, dg},
+		{"parsed subject", mustParseSubject(t, "image:ghcr.io/acme/api@"+dg), dg},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := tc.subj
+			if err := (&Resolver{Client: c}).Resolve(context.Background(), &s); err != nil {
+				t.Fatal(err)
+			}
+			if s.Digest != tc.want {
+				t.Errorf("digest %q, want %q", s.Digest, tc.want)
+			}
+		})
+	}
+	if len(calls) != 0 {
+		t.Errorf("resolving digest references made network calls: %v", calls)
+	}
+	// A tag does go to the registry (and fails here, clearly).
+	s := gates.Subject{Kind: gates.KindImage, Ref: "ghcr.io/acme/api:v1"}
+	if err := (&Resolver{Client: c}).Resolve(context.Background(), &s); err == nil || len(calls) == 0 {
+		t.Errorf("tag resolved without the registry: err=%v calls=%v", err, calls)
+	}
+}
+
+func mustParseSubject(t *testing.T, s string) gates.Subject {
+	t.Helper()
+	subj, err := gates.ParseSubject(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return subj
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
