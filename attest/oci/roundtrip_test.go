@@ -111,9 +111,9 @@ func TestRoundTrips(t *testing.T) {
 		name  string
 		noAPI bool
 		// cold: the first call of a new client; then warm calls.
-		cold  []string
-		warm  []check
-		refs  string // how warm calls list referrers
+		cold []string
+		warm []check
+		refs string // how warm calls list referrers
 	}{
 		{name: "no referrers API (Distribution 2.8)", noAPI: true,
 			cold: []string{"GET att-tag", "GET blob", "GET blob", "GET ping", "GET referrers-api", "GET referrers-tag", "GET sig-tag"}},
