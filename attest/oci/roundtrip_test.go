@@ -110,10 +110,8 @@ func TestRoundTrips(t *testing.T) {
 	for _, reg := range []struct {
 		name  string
 		noAPI bool
-		// cold: the first call of a new client; then warm calls.
+		// cold: the first call of a new client (warm calls are below).
 		cold []string
-		warm []check
-		refs string // how warm calls list referrers
 	}{
 		{name: "no referrers API (Distribution 2.8)", noAPI: true,
 			cold: []string{"GET att-tag", "GET blob", "GET blob", "GET ping", "GET referrers-api", "GET referrers-tag", "GET sig-tag"}},
