@@ -26,7 +26,17 @@ failing[status] := [msg |
 
 limit_key := {"ERROR": "errorThreshold", "WARN": "warningThreshold"}
 
+# detail[status] lists the conditions at that status, or says none is listed
+# (a gate can fail on a condition the response leaves out, e.g. ignored ones).
+detail[status] := concat("; ", failing[status]) if count(failing[status]) > 0
+
+detail[status] := sprintf("status %s, but the response names no condition at %s", [status, status]) if {
+	some status in {"ERROR", "WARN"}
+	count(failing[status]) == 0
+}
+
 dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
+
 else := ""
 
 deny contains v if {
@@ -35,7 +45,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate",
 		"severity": "high",
-		"message": sprintf("quality gate failed: %s%s", [concat("; ", failing.ERROR), dashboard]),
+		"message": sprintf("quality gate failed: %s%s", [detail.ERROR, dashboard]),
 		"remediation": "fix the failing conditions in new code and run the analysis again; see the project's quality gate in SonarQube",
 	}
 }
@@ -47,7 +57,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "medium",
-		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, concat("; ", failing.WARN)]),
+		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, detail.WARN]),
 		"remediation": "fix the conditions in warning, or set allow_warn for this environment",
 	}
 }
@@ -59,7 +69,7 @@ warn contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "low",
-		"message": sprintf("quality gate is WARN: %s", [concat("; ", failing.WARN)]),
+		"message": sprintf("quality gate is WARN: %s", [detail.WARN]),
 		"remediation": "fix the conditions in warning before they become errors",
 	}
 }
@@ -89,9 +99,27 @@ deny contains v if {
 # new_issues(sev) is the count of open new-code issues at a severity,
 # taking the higher of the legacy and the impact counts.
 new_issues(sev) := max([
-	object.get(input.evidence.sonarqube.issues.by_severity, sev, 0),
-	object.get(input.evidence.sonarqube.issues.by_impact, sev, 0),
+	object.get(input.evidence.sonarqube.issues.by_severity, upper(sev), 0),
+	object.get(input.evidence.sonarqube.issues.by_impact, upper(sev), 0),
 ])
+
+# A cap that is not a count would compare as "never exceeded": deny instead.
+deny contains v if {
+	some sev, cap in params.max_new_issues
+	not valid_cap(cap)
+	v := {
+		"rule": "bad_param",
+		"severity": "high",
+		"message": sprintf("params.sonarqube.max_new_issues.%s is %v: it must be a whole number >= 0", [sev, cap]),
+		"remediation": "fix max_new_issues in gatehouse.yaml, e.g. {BLOCKER: 0, HIGH: 0}",
+	}
+}
+
+valid_cap(cap) if {
+	is_number(cap)
+	cap >= 0
+	cap == floor(cap)
+}
 
 deny contains v if {
 	lib.evidence_ok("sonarqube")
@@ -106,11 +134,13 @@ deny contains v if {
 }
 
 issue_error := sprintf(": %s", [input.evidence.sonarqube.issues.error]) if input.evidence.sonarqube.issues.error
+
 else := ""
 
 deny contains v if {
 	lib.evidence_ok("sonarqube")
 	some sev, cap in params.max_new_issues
+	valid_cap(cap)
 	input.evidence.sonarqube.issues.by_severity
 	n := new_issues(sev)
 	n > cap

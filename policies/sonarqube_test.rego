@@ -20,6 +20,23 @@ test_error_names_each_failing_condition if {
 	not contains(v.message, "x is 0")
 }
 
+test_error_without_conditions_still_denies if {
+	some v in sonarqube.deny with input as status("ERROR", [])
+	v.rule == "quality_gate"
+	contains(v.message, "names no condition at ERROR")
+}
+
+test_error_names_dashboard if {
+	inp := {"subject": {"kind": "image", "ref": "r"}, "context": {"environment": "prod"}, "evidence": {"sonarqube": {"dashboardUrl": "https://sonar.example/dashboard?id=api", "projectStatus": {"status": "ERROR", "conditions": [error_cond]}}}}
+	some v in sonarqube.deny with input as inp
+	contains(v.message, "(https://sonar.example/dashboard?id=api)")
+}
+
+test_ok_with_max_new_issues_and_no_issues_passes if {
+	inp := with_issues({"total": 0, "by_severity": {}, "by_impact": {}})
+	count(sonarqube.deny) == 0 with input as inp with data.gatehouse.config.sonarqube as {"max_new_issues": {"BLOCKER": 0}}
+}
+
 test_warn_allowed_by_default if {
 	count(sonarqube.deny) == 0 with input as status("WARN", [warn_cond])
 	some w in sonarqube.warn with input as status("WARN", [warn_cond])
@@ -66,4 +83,17 @@ test_new_issue_caps_without_counts_deny if {
 	some v in sonarqube.deny with input as inp with data.gatehouse.config.sonarqube as {"max_new_issues": {"BLOCKER": 0}}
 	v.rule == "new_issues_unknown"
 	contains(v.message, "403")
+}
+
+test_new_issue_caps_are_case_insensitive if {
+	inp := with_issues({"total": 1, "by_severity": {"BLOCKER": 1}, "by_impact": {}})
+	some v in sonarqube.deny with input as inp with data.gatehouse.config.sonarqube as {"max_new_issues": {"blocker": 0}}
+	v.rule == "new_issues"
+}
+
+test_bad_cap_denies if {
+	inp := with_issues({"total": 5, "by_severity": {"BLOCKER": 5}, "by_impact": {}})
+	some v in sonarqube.deny with input as inp with data.gatehouse.config.sonarqube as {"max_new_issues": {"BLOCKER": "0"}}
+	v.rule == "bad_param"
+	contains(v.message, "max_new_issues.BLOCKER")
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,9 @@ var (
 	ErrTimeout      = errors.New("timed out waiting for SonarQube")
 )
 
+// DefaultTimeout bounds waiting for SonarQube, like sonar.qualitygate.timeout.
+const DefaultTimeout = 300 * time.Second
+
 // Client talks to one SonarQube or SonarCloud server's Web API.
 type Client struct {
 	// BaseURL is the server, e.g. https://sonarcloud.io.
@@ -33,7 +37,10 @@ type Client struct {
 	Token string
 	// Organization is SonarCloud's organization (search endpoints need it).
 	Organization string
-	HTTP         *http.Client
+	// ServerVersion is report-task.txt's serverVersion; a self-hosted
+	// server older than 9.4 is asked for new-code issues the old way.
+	ServerVersion string
+	HTTP          *http.Client
 	// PollInterval is the first wait between api/ce/task polls; it grows
 	// by half each time up to MaxPollInterval.
 	PollInterval, MaxPollInterval time.Duration
@@ -135,6 +142,9 @@ func (c *Client) do(ctx context.Context, u string, basic bool) (*http.Response, 
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, fmt.Errorf("%w: no answer from %s", ErrTimeout, req.URL.Redacted())
+		}
 		// The URL carries no secret; the token is in a header only.
 		return nil, fmt.Errorf("SonarQube unreachable: %w", err)
 	}
@@ -189,7 +199,7 @@ func (c *Client) Task(ctx context.Context, id string) (*Task, error) {
 func (c *Client) WaitTask(ctx context.Context, id string) (*Task, error) {
 	timeout := c.Timeout
 	if timeout <= 0 {
-		timeout = 300 * time.Second
+		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -257,15 +267,43 @@ func (c *Client) ProjectStatus(ctx context.Context, analysisID string) (*Project
 	return r.ProjectStatus, nil
 }
 
+// issueQueries are the api/issues/search forms tried in turn: the current
+// one, then without the MQR impact facet (servers before 10.2 answer 400
+// to an unknown facet), then the pre-9.4 new-code parameter.
+var issueQueries = []struct{ newCode, facets string }{
+	{"inNewCodePeriod", "severities,impactSeverities"},
+	{"inNewCodePeriod", "severities"},
+	{"sinceLeakPeriod", "severities"},
+}
+
 // NewCodeIssues counts the open issues in new code of a project (and
-// branch or pull request), by severity and by impact, from facets.
+// branch or pull request), by severity and by impact, from facets; it
+// asks for one issue only, since paging.total is the count.
 func (c *Client) NewCodeIssues(ctx context.Context, projectKey, branch, pullRequest string) (*IssueCounts, error) {
+	forms := issueQueries
+	if c.Organization == "" && versionBefore(c.ServerVersion, 9, 4) {
+		forms = issueQueries[2:] // inNewCodePeriod came in 9.4; older servers ignore it
+	}
+	var err error
+	for _, form := range forms {
+		var ic *IssueCounts
+		ic, err = c.newCodeIssues(ctx, projectKey, branch, pullRequest, form.newCode, form.facets)
+		var se *statusError
+		if errors.As(err, &se) && se.code == http.StatusBadRequest {
+			continue
+		}
+		return ic, err
+	}
+	return nil, err
+}
+
+func (c *Client) newCodeIssues(ctx context.Context, projectKey, branch, pullRequest, newCode, facets string) (*IssueCounts, error) {
 	q := url.Values{
-		"componentKeys":   {projectKey},
-		"inNewCodePeriod": {"true"},
-		"resolved":        {"false"},
-		"facets":          {"severities,impactSeverities"},
-		"ps":              {"1"},
+		"componentKeys": {projectKey},
+		newCode:         {"true"},
+		"resolved":      {"false"},
+		"facets":        {facets},
+		"ps":            {"1"},
 	}
 	if c.Organization != "" {
 		q.Set("organization", c.Organization)
@@ -301,6 +339,9 @@ func (c *Client) NewCodeIssues(ctx context.Context, projectKey, branch, pullRequ
 	default:
 		return nil, fmt.Errorf("GET /api/issues/search: no paging.total in the response")
 	}
+	if ic.Total < 0 {
+		return nil, fmt.Errorf("GET /api/issues/search: negative paging.total %d", ic.Total)
+	}
 	for _, f := range r.Facets {
 		var m map[string]int
 		switch f.Property {
@@ -312,8 +353,26 @@ func (c *Client) NewCodeIssues(ctx context.Context, projectKey, branch, pullRequ
 			continue
 		}
 		for _, v := range f.Values {
+			if v.Count < 0 {
+				return nil, fmt.Errorf("GET /api/issues/search: facet %s: negative count for %q", f.Property, truncate(v.Val, 40))
+			}
 			m[v.Val] = v.Count
 		}
 	}
 	return ic, nil
+}
+
+// versionBefore reports whether a dotted version ("9.3.0.51899") is older
+// than major.minor; an unparsable or empty version is not.
+func versionBefore(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma < major || (ma == major && mi < minor)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +25,9 @@ const issuesBody = `{"paging":{"pageIndex":1,"pageSize":1,"total":4},"issues":[]
  {"property":"severities","values":[{"val":"CRITICAL","count":1},{"val":"MAJOR","count":3}]},
  {"property":"impactSeverities","values":[{"val":"HIGH","count":2},{"val":"MEDIUM","count":2}]}]}`
 
+const issuesBodyNoImpacts = `{"paging":{"pageIndex":1,"pageSize":1,"total":4},"issues":[],"facets":[
+ {"property":"severities","values":[{"val":"CRITICAL","count":1},{"val":"MAJOR","count":3}]}]}`
+
 // fakeServer serves the documented shapes; taskStatuses are returned in
 // turn by api/ce/task (the last one repeats).
 type fakeServer struct {
@@ -35,6 +39,12 @@ type fakeServer struct {
 	body         string // for every endpoint when non-empty
 	delay        time.Duration
 	gotOrg       atomic.Value
+	// noImpacts answers 400 to the impactSeverities facet, like servers
+	// before 10.2.
+	noImpacts bool
+	mu        sync.Mutex
+	issueQs   []string // the new-code parameter and facets of each issues/search
+	bearers   atomic.Int32
 }
 
 func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +54,9 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		f.bearers.Add(1)
 	}
 	if f.token != "" {
 		u, _, basic := r.BasicAuth()
@@ -76,9 +89,26 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Write([]byte(statusBody))
 	case "/api/issues/search":
-		f.gotOrg.Store(r.URL.Query().Get("organization"))
-		if r.URL.Query().Get("inNewCodePeriod") != "true" || r.URL.Query().Get("componentKeys") == "" {
+		q := r.URL.Query()
+		f.gotOrg.Store(q.Get("organization"))
+		newCode := "inNewCodePeriod"
+		if q.Get("sinceLeakPeriod") == "true" {
+			newCode = "sinceLeakPeriod"
+		}
+		f.mu.Lock()
+		f.issueQs = append(f.issueQs, newCode+" "+q.Get("facets"))
+		f.mu.Unlock()
+		if q.Get(newCode) != "true" || q.Get("componentKeys") == "" || q.Get("resolved") != "false" {
 			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if f.noImpacts && strings.Contains(q.Get("facets"), "impactSeverities") {
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"errors":[{"msg":"Value of parameter 'facets' (impactSeverities) must be one of: [severities, ...]"}]}`))
+			return
+		}
+		if f.noImpacts {
+			w.Write([]byte(issuesBodyNoImpacts))
 			return
 		}
 		w.Write([]byte(issuesBody))

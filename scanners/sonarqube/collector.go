@@ -21,7 +21,10 @@ type Collector struct {
 	Token   string
 	HostURL string
 	HTTP    *http.Client
-	// PollInterval and Timeout govern waiting for the background task.
+	// PollInterval is the first wait between api/ce/task polls (default
+	// 1 s, growing by half up to 10 s). Timeout bounds the whole collection
+	// (default 300 s, like sonar.qualitygate.timeout); the caller's ctx
+	// deadline bounds it too.
 	PollInterval time.Duration
 	Timeout      time.Duration
 	// SkipIssues leaves out the new-code issue counts (one request fewer).
@@ -40,6 +43,12 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) { return ParseProjec
 
 // Collect finds the analysis, waits for it and fetches its quality gate.
 func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	path := c.ReportTask
 	if path == "" {
 		dir := c.Dir
@@ -60,7 +69,7 @@ func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
 	if c.HostURL != "" {
 		base = c.HostURL
 	}
-	cl := &Client{BaseURL: base, Token: c.Token, Organization: rt.Organization, HTTP: c.HTTP, PollInterval: c.PollInterval, Timeout: c.Timeout}
+	cl := &Client{BaseURL: base, Token: c.Token, Organization: rt.Organization, ServerVersion: rt.ServerVersion, HTTP: c.HTTP, PollInterval: c.PollInterval, Timeout: timeout}
 	task, err := cl.WaitTask(ctx, rt.CETaskID)
 	if err != nil {
 		return nil, fmt.Errorf("%s (from %s): %w", base, rt.Path, err)
@@ -86,3 +95,8 @@ func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
 	}
 	return ev, nil
 }
+
+var (
+	_ gates.Collector      = (*Collector)(nil)
+	_ gates.EvidenceParser = (*Collector)(nil)
+)

@@ -24,7 +24,9 @@ type Evidence struct {
 	Issues        *IssueCounts  `json:"issues,omitempty"`
 }
 
-// ProjectStatus is api/qualitygates/project_status's projectStatus.
+// ProjectStatus is api/qualitygates/project_status's projectStatus. It
+// marshals back exactly as the server sent it (fields this type does not
+// name included), so the gate sees SonarQube's own document.
 type ProjectStatus struct {
 	// Status is OK, WARN, ERROR or NONE (no quality gate).
 	Status            string      `json:"status"`
@@ -33,6 +35,37 @@ type ProjectStatus struct {
 	Conditions        []Condition `json:"conditions"`
 	Period            *Period     `json:"period,omitempty"`
 	Periods           []Period    `json:"periods,omitempty"`
+
+	raw json.RawMessage // as received, compacted
+}
+
+// projectStatusFields has ProjectStatus's fields without its methods.
+type projectStatusFields ProjectStatus
+
+// UnmarshalJSON keeps the object as received beside the typed fields.
+func (ps *ProjectStatus) UnmarshalJSON(b []byte) error {
+	var f projectStatusFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return err
+	}
+	*ps = ProjectStatus(f)
+	if !bytes.Equal(buf.Bytes(), []byte("null")) {
+		ps.raw = buf.Bytes()
+	}
+	return nil
+}
+
+// MarshalJSON writes the object as received, or the typed fields when it
+// was built in Go.
+func (ps ProjectStatus) MarshalJSON() ([]byte, error) {
+	if ps.raw != nil {
+		return ps.raw, nil
+	}
+	return json.Marshal(projectStatusFields(ps))
 }
 
 // Condition is one quality-gate condition and how the analysis fared.

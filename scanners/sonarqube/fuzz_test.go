@@ -1,6 +1,7 @@
 package sonarqube
 
 import (
+	"encoding/json"
 	"os"
 	"testing"
 )
@@ -15,8 +16,23 @@ func FuzzParseProjectStatus(f *testing.F) {
 	f.Add([]byte(`{"projectStatus":{"status":"OK","conditions":[{}]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev, err := ParseProjectStatus(data)
-		if err == nil && (ev == nil || !statuses[ev.ProjectStatus.Status] || ev.Schema != Schema) {
+		if err != nil {
+			return
+		}
+		if ev == nil || !statuses[ev.ProjectStatus.Status] || ev.Schema != Schema {
 			t.Fatalf("accepted %q as %+v", data, ev)
+		}
+		// What the engine gets must read back as the same evidence.
+		out, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatalf("accepted %q but cannot marshal it: %v", data, err)
+		}
+		again, err := ParseProjectStatus(out)
+		if err != nil {
+			t.Fatalf("evidence %s does not parse back: %v", out, err)
+		}
+		if again.ProjectStatus.Status != ev.ProjectStatus.Status {
+			t.Fatalf("status %q became %q", ev.ProjectStatus.Status, again.ProjectStatus.Status)
 		}
 	})
 }
