@@ -118,7 +118,7 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeReportTask writes .scannerwork/report-task.txt pointing at url.
-func writeReportTask(t *testing.T, url, org string) string {
+func writeReportTask(t testing.TB, url, org string) string {
 	t.Helper()
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, ".scannerwork"), 0o755)
