@@ -10,7 +10,9 @@ func str(b []byte, num int, s string) []byte {
 	return protowire.AppendBytesField(b, protowireNum(num), []byte(s))
 }
 
-func msg(b []byte, num int, m []byte) []byte { return protowire.AppendBytesField(b, protowireNum(num), m) }
+func msg(b []byte, num int, m []byte) []byte {
+	return protowire.AppendBytesField(b, protowireNum(num), m)
+}
 
 func varint(b []byte, num int, v uint64) []byte {
 	return protowire.AppendVarintField(b, protowireNum(num), v)
