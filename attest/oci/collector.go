@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -175,5 +176,10 @@ func (a *Attester) Attest(ctx context.Context, d *gates.Decision) (string, error
 	if a.Now != nil {
 		now = a.Now
 	}
-	return a.Client.AttachVSA(ctx, dg, NewVSA(dg, d.PolicyDigest, d.Environment, now()), a.Signer)
+	return a.Client.AttachVSA(ctx, dg, attest.VSAOptions{
+		PolicyDigest:   d.PolicyDigest,
+		Passed:         true,
+		VerifiedLevels: []string{environmentLevel(d.Environment)},
+		TimeVerified:   now(),
+	}, a.Signer)
 }

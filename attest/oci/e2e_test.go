@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -90,21 +91,29 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("layer media type %q", mt)
 	}
 
-	got, err := c.VerifyImageVSA(ctx, tagRef, VSAPolicy{Policy: p, Level: "GATEHOUSE_PROD", MaxAge: time.Hour})
+	vp := vsaPolicy(p, "sha256:"+strings.Repeat("ab", 32))
+	vp.Level = "GATEHOUSE_PROD"
+	got, err := c.VerifyImageVSA(ctx, tagRef, *vp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.VSA.VerificationResult != "PASSED" || got.Digest != d.DigestStr() {
+	if got.VSA.VerificationResult != "PASSED" || got.Digest != d.DigestStr() || got.VSA.ResourceURI != d.String() {
 		t.Errorf("VSA %+v", got)
 	}
-	if _, err := c.VerifyImageVSA(ctx, tagRef, VSAPolicy{Policy: p, Level: "GATEHOUSE_STAGING"}); !errors.Is(err, ErrNoValidVSA) {
+	vp.Level = "GATEHOUSE_STAGING"
+	if _, err := c.VerifyImageVSA(ctx, tagRef, *vp); !errors.Is(err, ErrNoValidVSA) || !errors.Is(err, attest.ErrLevel) {
 		t.Errorf("wrong level: %v", err)
+	}
+	vp.Level = ""
+	other := vsaPolicy(p, "sha256:"+strings.Repeat("cd", 32))
+	if _, err := c.VerifyImageVSA(ctx, tagRef, *other); !errors.Is(err, attest.ErrPolicyDigest) {
+		t.Errorf("VSA under another policy: %v", err)
 	}
 
 	// Tamper: rewrite the .att layer with a changed payload, same signature.
 	tamperAttestation(t, d)
-	_, err = c.VerifyImageVSA(ctx, tagRef, VSAPolicy{Policy: p})
-	if !errors.Is(err, ErrNoValidVSA) || !strings.Contains(err.Error(), "signature") {
+	_, err = c.VerifyImageVSA(ctx, tagRef, *vp)
+	if !errors.Is(err, ErrNoValidVSA) || !errors.Is(err, attest.ErrSignature) {
 		t.Fatalf("tampered VSA: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/attest"
 )
 
 // ImagePolicy says what VerifyImage requires of an image. A nil part is
@@ -11,8 +13,9 @@ import (
 type ImagePolicy struct {
 	// Signatures, when set, requires a signature that verifies under it.
 	Signatures *Policy
-	// VSA, when set, requires a gatehouse VSA that verifies and passes it.
-	VSA *VSAPolicy
+	// VSA, when set, requires a gatehouse VSA that attest.VerifyVSA accepts
+	// (its Digest is set to the image's).
+	VSA *attest.VSAPolicy
 }
 
 // ImageVerification is what VerifyImage found.
@@ -46,10 +49,8 @@ func (c *Client) VerifyImage(ctx context.Context, ref string, p ImagePolicy) (*I
 			return nil, fmt.Errorf("signature policy: %w", err)
 		}
 	}
-	if p.VSA != nil {
-		if err := p.VSA.Policy.Validate(); err != nil {
-			return nil, fmt.Errorf("VSA policy: %w", err)
-		}
+	if p.VSA != nil && len(p.VSA.Verifiers) == 0 {
+		return nil, fmt.Errorf("%w: no keys to verify VSAs with", attest.ErrVSAPolicy)
 	}
 	d, err := c.Resolve(ctx, ref)
 	if err != nil {
@@ -80,11 +81,10 @@ func (c *Client) VerifyImage(ctx context.Context, ref string, p ImagePolicy) (*I
 		}
 	}
 	if p.VSA != nil {
-		atts, err := attestations(ctx, d, h, p.VSA.Policy, VSAPredicateType, f)
-		if err != nil {
-			return nil, err
-		}
-		if res.VSA, err = checkVSAs(d, atts, *p.VSA); err != nil {
+		if res.VSA, err = checkVSAs(ctx, d, f, *p.VSA); err != nil {
+			if !errors.Is(err, ErrNoValidVSA) {
+				return nil, err
+			}
 			failed = append(failed, err)
 		}
 	}

@@ -105,8 +105,10 @@ func TestRoundTrips(t *testing.T) {
 		want []string
 	}
 	sigs := func() ImagePolicy { return ImagePolicy{Signatures: p} }
-	vsa := func() ImagePolicy { return ImagePolicy{VSA: &VSAPolicy{Policy: p}} }
-	both := func() ImagePolicy { return ImagePolicy{Signatures: p, VSA: &VSAPolicy{Policy: p}} }
+	vsa := func() ImagePolicy { return ImagePolicy{VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))} }
+	both := func() ImagePolicy {
+		return ImagePolicy{Signatures: p, VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))}
+	}
 	for _, reg := range []struct {
 		name  string
 		noAPI bool

@@ -8,7 +8,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"os"
+	"time"
 
+	"github.com/gatehouse-dev/gatehouse/attest"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 )
@@ -33,3 +35,12 @@ func newStaticSignature(payload, sig []byte) (oci.Signature, error) {
 }
 
 func cmpDiff(a, b any) string { return cmp.Diff(a, b) }
+
+// vsaPolicy accepts VSAs signed by p's keys under policyDigest, up to an hour old.
+func vsaPolicy(p *Policy, policyDigest string) *attest.VSAPolicy {
+	vp := &attest.VSAPolicy{AcceptedPolicyDigests: []string{policyDigest}, MaxAge: time.Hour}
+	for _, k := range p.Keys {
+		vp.Verifiers = append(vp.Verifiers, k.Verifier)
+	}
+	return vp
+}

@@ -44,7 +44,7 @@ func BenchmarkVerifyImage(b *testing.B) {
 	}
 	b.Run(which+"/combined", func(b *testing.B) {
 		for b.Loop() {
-			res, err := c.VerifyImage(ctx, d.String(), ImagePolicy{Signatures: p, VSA: &VSAPolicy{Policy: p}})
+			res, err := c.VerifyImage(ctx, d.String(), ImagePolicy{Signatures: p, VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))})
 			if err != nil || !res.Signatures.Verified || res.VSA == nil {
 				b.Fatalf("verify image: %v %+v", err, res)
 			}
@@ -56,7 +56,7 @@ func BenchmarkVerifyImage(b *testing.B) {
 			if err != nil || !ev.Verified {
 				b.Fatalf("signatures: %v %+v", err, ev)
 			}
-			if _, err := c.VerifyImageVSA(ctx, d.String(), VSAPolicy{Policy: p}); err != nil {
+			if _, err := c.VerifyImageVSA(ctx, d.String(), *vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))); err != nil {
 				b.Fatal(err)
 			}
 		}

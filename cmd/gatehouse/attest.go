@@ -2,10 +2,17 @@ package main
 
 import (
 	"fmt"
+	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/attest/oci"
 	"github.com/gatehouse-dev/gatehouse/gates"
 )
+
+// ociClient is the one registry client of the process: collectors, the
+// resolver and the attester share its connections and what it learnt about
+// registries (e.g. which lack the referrers API).
+var ociClient = sync.OnceValue(func() *oci.Client { return oci.New(oci.Options{}) })
 
 // Wiring of attest/oci: the "signatures" and "provenance" collectors, the
 // resolver (tags to digests, files hashed) and the VSA attester of
@@ -13,21 +20,21 @@ import (
 func init() {
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
 		p, err := gatePolicy(env, "signature")
-		return &oci.SignaturesCollector{Client: oci.New(oci.Options{}), Policy: p, PolicyErr: err}, nil
+		return &oci.SignaturesCollector{Client: ociClient(), Policy: p, PolicyErr: err}, nil
 	})
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
 		p, err := gatePolicy(env, "provenance", "signature")
-		return &oci.ProvenanceCollector{Client: oci.New(oci.Options{}), Policy: p, PolicyErr: err}, nil
+		return &oci.ProvenanceCollector{Client: ociClient(), Policy: p, PolicyErr: err}, nil
 	})
 	resolverFactory = func(collectorEnv) (gates.Resolver, error) {
-		return &oci.Resolver{Client: oci.New(oci.Options{})}, nil
+		return &oci.Resolver{Client: ociClient()}, nil
 	}
 	attesterFactory = func(key string, _ collectorEnv) (attester, error) {
-		s, err := oci.LoadSigner(key)
+		s, err := attest.LoadSigner(key)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
-		return &oci.Attester{Client: oci.New(oci.Options{}), Signer: s}, nil
+		return &oci.Attester{Client: ociClient(), Signer: s}, nil
 	}
 }
 
