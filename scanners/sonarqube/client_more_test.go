@@ -201,3 +201,13 @@ func TestVersionBefore(t *testing.T) {
 		}
 	}
 }
+
+func TestBadHostURL(t *testing.T) {
+	for _, host := range []string{"sonar.example.com", "ftp://sonar.example.com", "https://"} {
+		c := &Collector{Dir: writeReportTask(t, "https://sonar.example.com", ""), HostURL: host}
+		_, err := c.Collect(context.Background(), gates.Subject{Kind: gates.KindImage})
+		if err == nil || !strings.Contains(err.Error(), "SONAR_HOST_URL") {
+			t.Errorf("HostURL %q: err = %v, want one naming SONAR_HOST_URL", host, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
@@ -67,6 +68,10 @@ func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
 	}
 	base := rt.ServerURL
 	if c.HostURL != "" {
+		u, err := url.Parse(c.HostURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("SONAR_HOST_URL %q is not an http(s) URL like https://sonar.example.com", truncate(c.HostURL, 80))
+		}
 		base = c.HostURL
 	}
 	cl := &Client{BaseURL: base, Token: c.Token, Organization: rt.Organization, ServerVersion: rt.ServerVersion, HTTP: c.HTTP, PollInterval: c.PollInterval, Timeout: timeout}
