@@ -206,7 +206,7 @@ func (c *Client) Resolve(ctx context.Context, ref string) (name.Digest, error) {
 	defer cancel()
 	desc, err := c.head(ctx, r)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("resolve %s: %w", r, err)
+		return name.Digest{}, err // names r already
 	}
 	return r.Context().Digest(desc.Digest.String()), nil
 }
@@ -268,6 +268,8 @@ func classify(what string, err error) error {
 		return fmt.Errorf("%s: %w: %v", what, ErrNotFound, err)
 	case strings.Contains(err.Error(), "connection refused"):
 		return fmt.Errorf("registry for %s refused the connection (is it running at that address?): %w", what, err)
+	case strings.Contains(err.Error(), "no such host"), strings.Contains(err.Error(), "network is unreachable"):
+		return fmt.Errorf("registry for %s is unreachable (check the network, DNS or proxy; a digest reference, REPO@sha256:..., needs no lookup): %w", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
