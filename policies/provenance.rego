@@ -11,7 +11,7 @@ import data.gatehouse.lib
 # (glob patterns, "/" separates segments). Empty lists deny: fail closed.
 params := lib.params("provenance", {"builders": [], "repositories": []})
 
-slsa_types := {"https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.2", "https://slsa.dev/provenance/v0.1"}
+slsa_types := {"https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.2"}
 
 ev := input.evidence.provenance
 

@@ -10,7 +10,7 @@ slsa := {
 	"predicate_type": "https://slsa.dev/provenance/v1", "format": "cosign-tag", "verified": true,
 	"builder_id": "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_container_slsa3.yml@refs/tags/v2.1.0",
 	"build_type": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
-	"source": {"repository": "https://github.com/acme/app", "ref": "refs/heads/main", "digest": "gitCommit:0123"},
+	"source": {"repository": "https://github.com/acme/app", "ref": "refs/heads/main", "digest": {"gitCommit": "0123"}},
 }
 
 inp(atts) := {"subject": subject, "evidence": {"provenance": {"schema": "provenance/v1", "digest": "sha256:aaaa", "attestations": atts}}}
