@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package digest
+
+const mapPopulate = 0

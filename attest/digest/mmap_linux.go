@@ -1,0 +1,5 @@
+package digest
+
+import "syscall"
+
+const mapPopulate = syscall.MAP_POPULATE
