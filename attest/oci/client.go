@@ -74,6 +74,17 @@ type Client struct {
 	// the referrers tag schema until noReferrersTTL has passed.
 	mu          sync.Mutex
 	noReferrers map[string]time.Time
+	// flights are referrers listings in progress, by digest reference:
+	// concurrent checks of one image (the signatures and provenance
+	// collectors) share one request.
+	flights map[string]*flight
+}
+
+// flight is one referrers listing in progress.
+type flight struct {
+	done chan struct{}
+	im   *v1.IndexManifest
+	err  error
 }
 
 // noReferrersTTL is how long a registry is remembered to lack the
@@ -88,7 +99,7 @@ func New(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	c := &Client{opts: opts, noReferrers: map[string]time.Time{}}
+	c := &Client{opts: opts, noReferrers: map[string]time.Time{}, flights: map[string]*flight{}}
 	base := opts.Transport
 	if base == nil {
 		base = remote.DefaultTransport

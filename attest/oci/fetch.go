@@ -216,9 +216,38 @@ func (c *Client) fetchBlob(ctx context.Context, ref name.Digest) ([]byte, error)
 	return data, nil
 }
 
-// referrers lists what refers to d: through the referrers API, or straight
-// through the sha256-<hex> fallback tag on registries known to lack it.
+// referrers lists what refers to d, sharing a listing already in flight
+// for the same digest (read-only: nothing is cached after it lands).
 func (c *Client) referrers(ctx context.Context, d name.Digest) (*v1.IndexManifest, error) {
+	key := d.String()
+	c.mu.Lock()
+	if f, ok := c.flights[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			// The leader's deadline is not ours: retry on its context errors.
+			if f.err == nil || ctx.Err() != nil || !errors.Is(f.err, context.DeadlineExceeded) && !errors.Is(f.err, context.Canceled) {
+				return f.im, f.err
+			}
+			return c.listReferrers(ctx, d)
+		case <-ctx.Done():
+			return nil, classify("referrers of "+key, ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[key] = f
+	c.mu.Unlock()
+	f.im, f.err = c.listReferrers(ctx, d)
+	c.mu.Lock()
+	delete(c.flights, key)
+	c.mu.Unlock()
+	close(f.done)
+	return f.im, f.err
+}
+
+// listReferrers lists what refers to d: through the referrers API, or
+// straight through the sha256-<hex> fallback tag on registries known to lack it.
+func (c *Client) listReferrers(ctx context.Context, d name.Digest) (*v1.IndexManifest, error) {
 	what := "referrers of " + d.String()
 	if c.hasNoReferrersAPI(d.RegistryStr()) {
 		fallback := d.Context().Tag(strings.Replace(d.DigestStr(), ":", "-", 1))

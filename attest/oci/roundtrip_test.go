@@ -22,6 +22,8 @@ type recordingRegistry struct {
 	mu   sync.Mutex
 	on   bool
 	reqs []string
+	// slowReferrers delays answers listing referrers (API or tag).
+	slowReferrers time.Duration
 }
 
 func newRecordingRegistry(t testing.TB, noAPI bool) *recordingRegistry {
@@ -30,10 +32,15 @@ func newRecordingRegistry(t testing.TB, noAPI bool) *recordingRegistry {
 	reg := referrersRegistry()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
+		kind := requestKind(req.URL.Path)
 		if r.on {
-			r.reqs = append(r.reqs, req.Method+" "+requestKind(req.URL.Path))
+			r.reqs = append(r.reqs, req.Method+" "+kind)
 		}
+		delay := r.slowReferrers
 		r.mu.Unlock()
+		if kind == "referrers-api" || kind == "referrers-tag" {
+			time.Sleep(delay)
+		}
 		if noAPI && strings.Contains(req.URL.Path, "/referrers/") {
 			http.NotFound(w, req)
 			return
@@ -226,3 +233,52 @@ func mustParseSubject(t *testing.T, s string) gates.Subject {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestSharedReferrers: the signatures and provenance collectors checking
+// one image at the same time list its referrers once.
+func TestSharedReferrers(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, "ecdsa-p256")
+	p, _ := PolicyFromParams(map[string]any{"keys": []any{string(k.pubPEM)}}, nil)
+	r := newRecordingRegistry(t, true)
+	d := pushRandomImage(t, r.host, "shared/app")
+	c := New(Options{Timeout: 10 * time.Second})
+	signClassicKey(t, d, k)
+	if _, err := c.AttachAttestation(ctx, d, dsseSign(t, k, statement(t, d, SLSAProvenanceV1, slsaV1Predicate("b", "https://github.com/acme/app"))), SLSAProvenanceV1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.VerifySignatures(ctx, d, p); err != nil { // warm up: ping, referrers API probe
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.slowReferrers = 200 * time.Millisecond
+	r.mu.Unlock()
+	var sigErr, provErr error
+	var sig *SignaturesEvidence
+	var prov *ProvenanceEvidence
+	got := r.record(func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { sig, sigErr = c.VerifySignatures(ctx, d, p) })
+		wg.Go(func() { prov, provErr = c.Provenance(ctx, d, p) })
+		wg.Wait()
+	})
+	if sigErr != nil || provErr != nil || !sig.Verified || len(prov.Attestations) != 1 || !prov.Attestations[0].Verified {
+		t.Fatalf("signatures %+v %v; provenance %+v %v", sig, sigErr, prov, provErr)
+	}
+	want := sorted("GET sig-tag", "GET att-tag", "GET referrers-tag", "GET blob", "GET blob")
+	if diff := cmpDiff(want, got); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
+	}
+	// A caller whose own deadline is fine does not inherit another's timeout.
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	var shortErr, longErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { _, shortErr = c.VerifySignatures(short, d, p) })
+	time.Sleep(10 * time.Millisecond)
+	wg.Go(func() { _, longErr = c.VerifySignatures(ctx, d, p) })
+	wg.Wait()
+	if shortErr == nil || longErr != nil {
+		t.Errorf("short deadline: %v (want an error); long deadline: %v (want none)", shortErr, longErr)
+	}
+}
