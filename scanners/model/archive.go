@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/keras"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/pickle"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/zipread"
 )
@@ -46,7 +47,12 @@ func (s *scanner) scanZip(r io.ReaderAt, size int64, loc string, depth int) {
 	// PyTorch layout: <prefix>/data.pkl with tensor storages under <prefix>/data/.
 	storagePrefixes := map[string]bool{}
 	codePrefixes := map[string]bool{}
+	// Keras v3 layout: config.json beside model.weights.h5 or metadata.json.
+	kerasZip := false
 	for _, m := range a.Members {
+		if m.Name == "model.weights.h5" || m.Name == "metadata.json" {
+			kerasZip = true
+		}
 		if m.Name == "data.pkl" || strings.HasSuffix(m.Name, "/data.pkl") {
 			p := strings.TrimSuffix(m.Name, "data.pkl")
 			storagePrefixes[p+"data/"] = true
@@ -88,6 +94,11 @@ func (s *scanner) scanZip(r io.ReaderAt, size int64, loc string, depth int) {
 		}
 		if isCode(m.Name, codePrefixes) {
 			s.judgeTorchScriptCode(ra, n, mloc)
+			done()
+			continue
+		}
+		if kerasZip && m.Name == "config.json" {
+			s.judgeKerasConfig(ra, n, mloc)
 			done()
 			continue
 		}
@@ -379,4 +390,19 @@ func (s *scanner) scanNpy(r io.ReaderAt, size int64, loc string) {
 		return
 	}
 	s.add(res)
+}
+
+// judgeKerasConfig reads a .keras archive's config.json (bounded by the
+// header limit) and judges its layers: Lambda layers carry Python code.
+func (s *scanner) judgeKerasConfig(r io.ReaderAt, size int64, loc string) {
+	if size > s.lim.MaxHeaderBytes {
+		s.notVerified(loc, "Keras config.json is %d bytes, over the %d-byte limit", size, s.lim.MaxHeaderBytes)
+		return
+	}
+	data := make([]byte, size)
+	if n, err := r.ReadAt(data, 0); n != len(data) {
+		s.notVerified(loc, "read Keras config.json: %v", err)
+		return
+	}
+	s.add(keras.ScanConfig(data, loc))
 }

@@ -1,10 +1,14 @@
 package model
 
 import (
-	"bytes"
 	"encoding/binary"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/gguf"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/keras"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/onnx"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/safetensors"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/savedmodel"
 )
 
 // formatHandler is a format parsed by one of the sub-packages.
@@ -18,9 +22,11 @@ type formatHandler struct {
 
 // formats are tried in order after the archive and pickle magics.
 var formats = []*formatHandler{
-	{name: "safetensors", detect: isSafetensors},
-	{name: "HDF5 (Keras .h5)", detect: func(h []byte, _ int64) bool { return bytes.HasPrefix(h, []byte("\x89HDF\r\n\x1a\n")) }},
-	{name: "GGUF", detect: func(h []byte, _ int64) bool { return bytes.HasPrefix(h, []byte("GGUF")) }},
+	{name: "safetensors", detect: isSafetensors, scan: safetensors.Scan},
+	{name: "HDF5 (Keras .h5)", detect: func(h []byte, _ int64) bool { return keras.Detect(h) }, scan: keras.ScanH5},
+	{name: "GGUF", detect: func(h []byte, _ int64) bool { return gguf.Detect(h) }, scan: gguf.Scan},
+	{name: "ONNX", detect: func(h []byte, _ int64) bool { return onnx.Detect(h) }, scan: onnx.Scan},
+	{name: "TensorFlow SavedModel", detect: func(h []byte, _ int64) bool { return savedmodel.Detect(h) }, scan: savedmodel.Scan},
 	{name: "TensorFlow Lite", detect: func(h []byte, _ int64) bool { return len(h) >= 8 && string(h[4:8]) == "TFL3" }},
 }
 

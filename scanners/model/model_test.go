@@ -215,7 +215,16 @@ func TestFixtures(t *testing.T) {
 		{"unsupported zip method", "m.zip", zipOf(t, zm{"x", []byte("x"), 14}), nil, outcome{Verdict: 2, NotVer: []string{"m.zip:x"}}},
 		{"json config", "config.json", []byte(`{"architectures": ["Bert"]}`), nil, outcome{Verdict: 0}},
 		{"text named like a model", "model.pt", []byte("version https://git-lfs.github.com/spec/v1\n"), nil, outcome{Verdict: 2, NotVer: []string{"model.pt"}}},
-		{"safetensors before its parser is wired", "m.safetensors", append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...), nil, outcome{Verdict: 2, NotVer: []string{"m.safetensors"}}},
+		{"keras archive with a Lambda layer", "m.keras", zipOf(t,
+			zm{name: "metadata.json", data: []byte(`{"keras_version":"3.3.3"}`)},
+			zm{name: "config.json", data: []byte(`{"module":"keras","class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"Lambda","config":{"name":"evil","function":{"class_name":"__lambda__","config":{"code":"4wEAAAAA"}}},"registered_name":null}]}}`)}),
+			nil, outcome{Verdict: 1, Findings: []string{"high m.keras:config.json#evil"}}},
+		{"keras archive with plain layers is clean", "ok.keras", zipOf(t,
+			zm{name: "metadata.json", data: []byte(`{"keras_version":"3.3.3"}`)},
+			zm{name: "config.json", data: []byte(`{"module":"keras","class_name":"Sequential","config":{"layers":[{"module":"keras.layers","class_name":"Dense","config":{"units":2},"registered_name":null}]}}`)}),
+			nil, outcome{Verdict: 0}},
+		{"empty safetensors is clean", "m.safetensors", append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...), nil, outcome{Verdict: 0}},
+		{"safetensors hiding bytes no tensor covers", "m.safetensors", append(binary.LittleEndian.AppendUint64(nil, 2), "{}HIDDEN-PAYLOAD"...), nil, outcome{Verdict: 1, Findings: []string{"high m.safetensors@10"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
