@@ -2,15 +2,12 @@ package oci
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
+	"github.com/gatehouse-dev/gatehouse/attest/digest"
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -97,8 +94,14 @@ func (c *Client) subjectDigest(ctx context.Context, s gates.Subject) (name.Diges
 	return d, nil
 }
 
-// Resolver fills in subjects' digests: image tags are resolved in their
-// registry, files are hashed (sha256).
+// FolderBundleName is the Sigstore bundle stored inside a signed folder
+// (PATH/.gatehouse.sigstore.json); it is not part of the folder's digest.
+const FolderBundleName = ".gatehouse.sigstore.json"
+
+// Resolver fills in subjects' digests: an image tag is resolved in its
+// registry (a reference carrying a digest needs no network call); a file
+// gets its plain SHA-256 and a folder its tree digest (attest/digest),
+// leaving out the bundle stored inside it.
 type Resolver struct {
 	Client *Client
 }
@@ -116,34 +119,12 @@ func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
 	if s.Digest != "" {
 		return nil
 	}
-	dg, err := fileDigest(s.Ref)
+	dg, err := digest.Path(s.Ref, FolderBundleName)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s: %w", s.Kind, s.Ref, err)
 	}
 	s.Digest = dg
 	return nil
-}
-
-// fileDigest hashes a regular file. Folders need the tree digest of
-// attest/digest, which this package does not duplicate.
-func fileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("digest: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("digest: %w", err)
-	}
-	if st.IsDir() {
-		return "", fmt.Errorf("digest of folder %s: not available in this build (attest/digest is not wired yet)", path)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("digest %s: %w", path, err)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Attester signs a VSA for each subject that passed and attaches it.
