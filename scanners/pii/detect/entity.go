@@ -1,0 +1,76 @@
+// Package detect holds gatehouse's PII and secret recognizers: hand-written
+// byte scanners (no backtracking regular expressions) with checksums
+// (Luhn, IBAN mod-97), format rules and column/word context, named as
+// Presidio names its entities.
+//
+// Precision comes first: a value is reported only when its shape, its
+// checksum (where the entity has one) and its context all agree.
+package detect
+
+// Entity is a kind of personal data or secret.
+type Entity uint8
+
+// The entities, in report order. PII names are Presidio's; the secret
+// entities have no Presidio counterpart and are named after what they are.
+const (
+	Email Entity = iota
+	Phone
+	CreditCard
+	IBAN
+	SSN
+	IP
+	Person
+	PrivateKey
+	AWSAccessKey
+	GCPAPIKey
+	GCPServiceAccountKey
+	GitHubToken
+	SlackToken
+	NumEntities
+)
+
+var entityNames = [NumEntities]string{
+	Email:                "EMAIL_ADDRESS",
+	Phone:                "PHONE_NUMBER",
+	CreditCard:           "CREDIT_CARD",
+	IBAN:                 "IBAN_CODE",
+	SSN:                  "US_SSN",
+	IP:                   "IP_ADDRESS",
+	Person:               "PERSON",
+	PrivateKey:           "PRIVATE_KEY",
+	AWSAccessKey:         "AWS_ACCESS_KEY",
+	GCPAPIKey:            "GCP_API_KEY",
+	GCPServiceAccountKey: "GCP_SERVICE_ACCOUNT_KEY",
+	GitHubToken:          "GITHUB_TOKEN",
+	SlackToken:           "SLACK_TOKEN",
+}
+
+// String is the entity's name, e.g. "EMAIL_ADDRESS".
+func (e Entity) String() string {
+	if e < NumEntities {
+		return entityNames[e]
+	}
+	return "UNKNOWN"
+}
+
+// Secret reports whether the entity is a credential rather than personal data.
+func (e Entity) Secret() bool { return e >= PrivateKey && e < NumEntities }
+
+// ParseEntity maps a name such as "US_SSN" to its entity.
+func ParseEntity(name string) (Entity, bool) {
+	for i, n := range entityNames {
+		if n == name {
+			return Entity(i), true
+		}
+	}
+	return 0, false
+}
+
+// Match is one entity found in a value: the bytes v[Start:End].
+type Match struct {
+	Entity     Entity
+	Start, End int
+	// Confidence in [0,1]: 1 for checksum-validated numbers and secrets,
+	// lower for entities that rest on format and context alone.
+	Confidence float64
+}

@@ -1,0 +1,284 @@
+package detect
+
+import "bytes"
+
+// Character classes, one table lookup per byte.
+const (
+	cDigit uint8 = 1 << iota
+	cUpper
+	cLower
+	cAt     // '@': emails
+	cColon  // ':': IPv6
+	cSecret // first bytes of secret prefixes: A, g, x, -, "
+	cHigh   // bytes >= 0x80 (UTF-8)
+)
+
+var class [256]uint8
+
+func init() {
+	for c := '0'; c <= '9'; c++ {
+		class[c] |= cDigit
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		class[c] |= cUpper
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		class[c] |= cLower
+	}
+	class['@'] |= cAt
+	class[':'] |= cColon
+	for _, c := range []byte("Agx-\"") {
+		class[c] |= cSecret
+	}
+	for c := 0x80; c < 0x100; c++ {
+		class[c] |= cHigh
+	}
+}
+
+func isDigit(c byte) bool { return c-'0' < 10 }
+func isAlnum(c byte) bool { return class[c]&(cDigit|cUpper|cLower) != 0 }
+func isUpper(c byte) bool { return c-'A' < 26 }
+func isHex(c byte) bool   { return isDigit(c) || (c|0x20)-'a' < 6 }
+
+// Scan appends to dst every entity found in the value v of a column with
+// context col, and returns dst. Matches do not overlap. It does not retain v.
+func Scan(dst []Match, v []byte, col Column) []Match {
+	var fl uint8
+	for _, c := range v {
+		fl |= class[c]
+	}
+	if fl == 0 {
+		return dst
+	}
+	if col.hints&(hintPerson|hintPersonWeak) != 0 && fl&(cUpper|cLower|cHigh) != 0 && fl&cDigit == 0 {
+		if m, ok := person(v, col); ok {
+			return append(dst, m)
+		}
+	}
+	if fl&cSecret != 0 && fl&(cUpper|cLower) != 0 {
+		dst = secrets(dst, v)
+	}
+	if fl&cAt != 0 {
+		dst = emails(dst, v)
+	}
+	if fl&(cDigit|cColon) != 0 {
+		dst = tokens(dst, v, col, fl&cColon != 0)
+	}
+	return dst
+}
+
+// tokens walks the word tokens of v and tries the numeric recognizers
+// (SSN, credit card, IPv4, phone), IBAN and IPv6 at each token start.
+// A token glued to a word on its left ("ORD-2024-000123", "v1.2.3.4") is
+// part of an identifier and skipped whole.
+func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
+	n := len(v)
+	skipUntil := 0 // bytes before this are inside an earlier match
+	for i := 0; i < n; {
+		c := v[i]
+		cl := class[c]
+		if cl&(cDigit|cUpper|cLower) == 0 {
+			if colon && c == ':' && i+2 < n && v[i+1] == ':' && (i == 0 || !isAlnum(v[i-1])) {
+				if m, ok := ipv6(v, i, col); ok {
+					dst, skipUntil = appendNoOverlap(dst, m), m.End
+					i = m.End
+					continue
+				}
+			}
+			i++
+			continue
+		}
+		if i < skipUntil || overlaps(dst, i) || leftGlued(v, i) {
+			i = skipToken(v, i)
+			continue
+		}
+		if cl&cDigit != 0 {
+			if m, ok := numeric(v, i, col); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
+		} else if cl&cUpper != 0 && i+3 < n && isUpper(v[i+1]) && isDigit(v[i+2]) && isDigit(v[i+3]) {
+			if m, ok := iban(v, i); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
+		}
+		if colon && isHex(c) {
+			if m, ok := ipv6(v, i, col); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
+		}
+		i = skipToken(v, i)
+	}
+	return dst
+}
+
+// overlaps reports whether position i lies inside an earlier match (an
+// email or secret found by another recognizer).
+func overlaps(dst []Match, i int) bool {
+	for k := len(dst) - 1; k >= 0; k-- {
+		if i >= dst[k].Start && i < dst[k].End {
+			return true
+		}
+	}
+	return false
+}
+
+func appendNoOverlap(dst []Match, m Match) []Match {
+	for _, d := range dst {
+		if m.Start < d.End && d.Start < m.End {
+			return dst
+		}
+	}
+	return append(dst, m)
+}
+
+// glue characters join the parts of one identifier: "ORD-2024", "1.2.3".
+func isGlue(c byte) bool {
+	switch c {
+	case '-', '.', '_', '/', '\\', ':', '#', '$', '&', '%', '~', '=', '@', '*', '^', '|':
+		return true
+	}
+	return false
+}
+
+// leftGlued reports whether the token starting at i continues a word on
+// its left: a letter or digit right before it, or a glue character with a
+// letter or digit before that ("ORD-123", "10:30", "v1.2"). A ':' after a
+// word is a label ("phone:555-123-4567"), and '#', '$' always glue ("#12345").
+func leftGlued(v []byte, i int) bool {
+	if i == 0 {
+		return false
+	}
+	p := v[i-1]
+	if isAlnum(p) || p == '#' || p == '$' || p == '_' || p >= 0x80 {
+		return true
+	}
+	if !isGlue(p) || i < 2 {
+		return false
+	}
+	pp := v[i-2]
+	if p == ':' || p == '=' {
+		return isDigit(pp) // "10:30" glues; "tel:", "phone=" label
+	}
+	return isAlnum(pp) || pp == '_'
+}
+
+// rightOK reports whether a match may end at e: the next byte does not
+// continue the token ("555-123-4567-89", "1.2.3.4.5", "4567x").
+func rightOK(v []byte, e int) bool {
+	if e >= len(v) {
+		return true
+	}
+	c := v[e]
+	if isAlnum(c) || c == '_' || c >= 0x80 {
+		return false
+	}
+	if isGlue(c) && e+1 < len(v) && (isAlnum(v[e+1]) || v[e+1] == '_') {
+		return false
+	}
+	return true
+}
+
+// skipToken returns the end of the token at i: letters, digits and glue
+// characters between them.
+func skipToken(v []byte, i int) int {
+	n := len(v)
+	for i < n {
+		c := v[i]
+		if isAlnum(c) || c == '_' || c >= 0x80 {
+			i++
+			continue
+		}
+		if isGlue(c) && i+1 < n && (isAlnum(v[i+1]) || v[i+1] == '_') {
+			if c == ':' && !isDigit(v[i-1]) {
+				return i // "Phone:555-..." : the label ends here
+			}
+			i++
+			continue
+		}
+		return i
+	}
+	return n
+}
+
+// lookback returns up to max bytes before i, lower-cased, for context words.
+func lookback(v []byte, i, max int) []byte {
+	s := i - max
+	if s < 0 {
+		s = 0
+	}
+	return v[s:i]
+}
+
+// negativeBefore reports whether a word that makes the following number an
+// identifier ("order", "sku", "invoice", "#") closely precedes position i.
+func negativeBefore(v []byte, i int) bool {
+	w := lastWords(lookback(v, i, 24), 2)
+	for _, x := range w {
+		if negContext[string(x)] {
+			return true
+		}
+	}
+	return false
+}
+
+// positiveBefore reports whether a phone word precedes position i.
+func phoneBefore(v []byte, i int) bool {
+	w := lastWords(lookback(v, i, 24), 2)
+	for _, x := range w {
+		if phoneContext[string(x)] {
+			return true
+		}
+	}
+	return false
+}
+
+// versionBefore reports whether "version" or a like word precedes i.
+func versionBefore(v []byte, i int) bool {
+	w := lastWords(lookback(v, i, 24), 2)
+	for _, x := range w {
+		if versionWords[string(x)] || string(x) == "v" {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	negContext = set("order", "orders", "sku", "invoice", "isbn", "serial", "tracking", "part", "product",
+		"ref", "reference", "item", "model", "lot", "batch", "id", "no", "nr", "ticket", "case", "account",
+		"acct", "upc", "ean", "gtin", "txn", "transaction", "confirmation", "booking", "po", "shipment",
+		"version", "build", "release", "code", "pin", "otp")
+	phoneContext = set("phone", "tel", "telephone", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text",
+		"contact", "dial", "reach")
+)
+
+// lastWords returns up to k last words (letters only, lower-cased) of b.
+// It does not allocate beyond the returned slices' backing arrays.
+func lastWords(b []byte, k int) [][]byte {
+	var out [][]byte
+	end := len(b)
+	for len(out) < k && end > 0 {
+		for end > 0 && !isAlnum(b[end-1]) {
+			end--
+		}
+		start := end
+		for start > 0 && (class[b[start-1]]&(cUpper|cLower) != 0) {
+			start--
+		}
+		if start == end {
+			break // digits or the window's edge: stop
+		}
+		if start == 0 && len(b) == 24 {
+			break // may be a cut word
+		}
+		out = append(out, bytes.ToLower(b[start:end]))
+		end = start
+	}
+	return out
+}
