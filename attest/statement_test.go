@@ -119,10 +119,16 @@ func TestNewStatement(t *testing.T) {
 		t.Errorf("got %+v", st)
 	}
 	for name, f := range map[string]func() error{
-		"no type":     func() error { _, err := NewStatement("", nil, Subject{Name: "a", Digest: map[string]string{"sha256": hexA}}); return err },
+		"no type": func() error {
+			_, err := NewStatement("", nil, Subject{Name: "a", Digest: map[string]string{"sha256": hexA}})
+			return err
+		},
 		"no subjects": func() error { _, err := NewStatement("t", nil); return err },
 		"no digest":   func() error { _, err := NewStatement("t", nil, Subject{Name: "a"}); return err },
-		"bad digest":  func() error { _, err := NewStatement("t", nil, Subject{Name: "a", Digest: map[string]string{"sha256": "x"}}); return err },
+		"bad digest": func() error {
+			_, err := NewStatement("t", nil, Subject{Name: "a", Digest: map[string]string{"sha256": "x"}})
+			return err
+		},
 		"bad predicate": func() error {
 			_, err := NewStatement("t", func() {}, Subject{Name: "a", Digest: map[string]string{"sha256": hexA}})
 			return err
