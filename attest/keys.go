@@ -139,7 +139,7 @@ func PublicKeyPEM(v signature.PublicKeyProvider) ([]byte, error) {
 func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: read key: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: read key: %w", ErrKey, err)
 	}
 	defer f.Close()
 	data := make([]byte, MaxKeyFileBytes+1)
