@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
-	"github.com/gatehouse-dev/gatehouse/attest/digest"
+	"github.com/gatehouse-dev/gatehouse/attest/blob"
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -39,7 +39,14 @@ func (c *SignaturesCollector) Collect(ctx context.Context, s gates.Subject) (any
 		return nil, fmt.Errorf("signature policy: %w", c.PolicyErr)
 	}
 	if s.Kind != gates.KindImage {
-		return nil, fmt.Errorf("%s: verifying the Sigstore bundle beside a %s is not available in this build (attest/blob is not wired yet)", s.Ref, s.Kind)
+		ev, err := VerifyFileSignature(ctx, s.Ref, c.Policy)
+		if err != nil {
+			return nil, err
+		}
+		if s.Digest != "" && ev.Digest != s.Digest {
+			return nil, fmt.Errorf("%s %s changed since it was hashed (digest %s, decided on %s): check it again", s.Kind, s.Ref, ev.Digest, s.Digest)
+		}
+		return ev, nil
 	}
 	d, err := c.Client.subjectDigest(ctx, s)
 	if err != nil {
@@ -94,14 +101,10 @@ func (c *Client) subjectDigest(ctx context.Context, s gates.Subject) (name.Diges
 	return d, nil
 }
 
-// FolderBundleName is the Sigstore bundle stored inside a signed folder
-// (PATH/.gatehouse.sigstore.json); it is not part of the folder's digest.
-const FolderBundleName = ".gatehouse.sigstore.json"
-
 // Resolver fills in subjects' digests: an image tag is resolved in its
 // registry (a reference carrying a digest needs no network call); a file
-// gets its plain SHA-256 and a folder its tree digest (attest/digest),
-// leaving out the bundle stored inside it.
+// gets its plain SHA-256 and a folder its tree digest (blob.Digest: the
+// bundle and VSA stored inside are left out).
 type Resolver struct {
 	Client *Client
 }
@@ -119,7 +122,7 @@ func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
 	if s.Digest != "" {
 		return nil
 	}
-	dg, err := digest.Path(s.Ref, FolderBundleName)
+	dg, err := blob.Digest(s.Ref)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.Kind, s.Ref, err)
 	}
@@ -127,7 +130,8 @@ func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
 	return nil
 }
 
-// Attester signs a VSA for each subject that passed and attaches it.
+// Attester signs a VSA for each subject that passed: attached to an image
+// in its registry, written beside a file or folder.
 type Attester struct {
 	Client *Client
 	Signer signature.Signer
@@ -143,24 +147,25 @@ func (a *Attester) Attest(ctx context.Context, d *gates.Decision) (string, error
 	if d == nil || !d.Allowed {
 		return "", ErrNotAllowed
 	}
-	if d.Subject.Kind != gates.KindImage {
-		return "", fmt.Errorf("%s: writing a VSA bundle beside a %s is not available in this build (attest/blob is not wired yet)", d.Subject.Ref, d.Subject.Kind)
-	}
 	if d.Subject.Digest == "" {
 		return "", fmt.Errorf("%s: the decision has no digest: a VSA is only issued for a digest", d.Subject.Ref)
-	}
-	dg, err := a.Client.subjectDigest(ctx, d.Subject)
-	if err != nil {
-		return "", err
 	}
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
 	}
-	return a.Client.AttachVSA(ctx, dg, attest.VSAOptions{
+	o := attest.VSAOptions{
 		PolicyDigest:   d.PolicyDigest,
 		Passed:         true,
 		VerifiedLevels: []string{environmentLevel(d.Environment)},
 		TimeVerified:   now(),
-	}, a.Signer)
+	}
+	if d.Subject.Kind != gates.KindImage {
+		return attestFile(ctx, d, a.Signer, o)
+	}
+	dg, err := a.Client.subjectDigest(ctx, d.Subject)
+	if err != nil {
+		return "", err
+	}
+	return a.Client.AttachVSA(ctx, dg, o, a.Signer)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/attest/blob"
 	"github.com/gatehouse-dev/gatehouse/attest/digest"
 	"github.com/gatehouse-dev/gatehouse/gates"
 )
@@ -59,7 +60,7 @@ func TestResolveFiles(t *testing.T) {
 		{name: "file", subj: gates.Subject{Kind: gates.KindModel, Ref: model}, want: "sha256:" + sha256Hex([]byte("weights"))},
 		{name: "folder", subj: gates.Subject{Kind: gates.KindDataset, Ref: folder}, want: treeDigest},
 		{name: "folder with its bundle inside", subj: gates.Subject{Kind: gates.KindDataset, Ref: folder}, want: treeDigest, setup: func() {
-			if err := os.WriteFile(filepath.Join(folder, FolderBundleName), []byte("{}"), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(folder, blob.FolderBundleName), []byte("{}"), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}},
