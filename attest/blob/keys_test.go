@@ -32,7 +32,10 @@ const testPassword = "correct horse battery staple"
 // keyTypes are the key kinds users sign with.
 var keyTypes = []string{"ecdsa-p256", "ed25519", "rsa-2048", "cosign-encrypted"}
 
-func newKey(t testing.TB, kind string) testKey {
+func newKey(t interface {
+	testing.TB
+	Setenv(string, string)
+}, kind string) testKey {
 	t.Helper()
 	dir := t.TempDir()
 	k := testKey{name: kind, privPath: filepath.Join(dir, kind+".key"), pubPath: filepath.Join(dir, kind+".pub")}
