@@ -66,6 +66,21 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 	if g.n == 0 {
 		return Match{}, false
 	}
+	if g.n == 1 && g.len[0] < 7 {
+		return Match{}, false // too few digits for any entity
+	}
+	if e := g.end[g.n-1]; e < len(v) && (isAlnum(v[e]) || v[e] >= 0x80) && v[e] != 'x' && v[e] != 'X' {
+		// The last group runs into letters ("550e8400", "2024-01-15T10"):
+		// a shorter prefix ends before a '-' or '.' and a digit, which
+		// glues too, so only space-separated groups may still hold an entity.
+		spaced := false
+		for k := 1; k < g.n; k++ {
+			spaced = spaced || g.sep[k] == ' '
+		}
+		if !spaced {
+			return Match{}, false
+		}
+	}
 	for k := g.n; k >= 1; k-- {
 		end := g.end[k-1]
 		if !g.sameSep(k) {

@@ -1,7 +1,5 @@
 package detect
 
-import "bytes"
-
 // Character classes, one table lookup per byte.
 const (
 	cDigit uint8 = 1 << iota
@@ -9,7 +7,8 @@ const (
 	cLower
 	cAt     // '@': emails
 	cColon  // ':': IPv6
-	cSecret // first bytes of secret prefixes: A, g, x, -, "
+	cSecret // first bytes of token prefixes: A (AKIA, ASIA, AIza), g (ghp_), x (xoxb-)
+	cDash   // '-': armour lines ("-----BEGIN ... PRIVATE KEY-----")
 	cHigh   // bytes >= 0x80 (UTF-8)
 )
 
@@ -27,7 +26,8 @@ func init() {
 	}
 	class['@'] |= cAt
 	class[':'] |= cColon
-	for _, c := range []byte("Agx-\"") {
+	class['-'] |= cDash
+	for _, c := range []byte("Agx") {
 		class[c] |= cSecret
 	}
 	for c := 0x80; c < 0x100; c++ {
@@ -43,10 +43,16 @@ func isHex(c byte) bool   { return isDigit(c) || (c|0x20)-'a' < 6 }
 // Scan appends to dst every entity found in the value v of a column with
 // context col, and returns dst. Matches do not overlap. It does not retain v.
 func Scan(dst []Match, v []byte, col Column) []Match {
-	var fl uint8
-	for _, c := range v {
-		fl |= class[c]
+	var fl, f2 uint8
+	k := 0
+	for ; k+4 <= len(v); k += 4 {
+		fl |= class[v[k]] | class[v[k+1]]
+		f2 |= class[v[k+2]] | class[v[k+3]]
 	}
+	for ; k < len(v); k++ {
+		fl |= class[v[k]]
+	}
+	fl |= f2
 	if fl == 0 {
 		return dst
 	}
@@ -55,8 +61,8 @@ func Scan(dst []Match, v []byte, col Column) []Match {
 			return append(dst, m)
 		}
 	}
-	if fl&cSecret != 0 && fl&(cUpper|cLower) != 0 {
-		dst = secrets(dst, v)
+	if fl&(cSecret|cDash) != 0 && len(v) >= 15 {
+		dst = secrets(dst, v, fl&cSecret != 0)
 	}
 	if fl&cAt != 0 {
 		dst = emails(dst, v)
@@ -206,79 +212,50 @@ func skipToken(v []byte, i int) int {
 	return n
 }
 
-// lookback returns up to max bytes before i, lower-cased, for context words.
-func lookback(v []byte, i, max int) []byte {
-	s := i - max
-	if s < 0 {
-		s = 0
-	}
-	return v[s:i]
-}
-
 // negativeBefore reports whether a word that makes the following number an
-// identifier ("order", "sku", "invoice", "#") closely precedes position i.
-func negativeBefore(v []byte, i int) bool {
-	w := lastWords(lookback(v, i, 24), 2)
-	for _, x := range w {
-		if negContext[string(x)] {
-			return true
-		}
-	}
-	return false
-}
+// identifier ("order", "sku", "invoice") closely precedes position i.
+func negativeBefore(v []byte, i int) bool { return wordBefore(v, i, negContext) }
 
-// positiveBefore reports whether a phone word precedes position i.
-func phoneBefore(v []byte, i int) bool {
-	w := lastWords(lookback(v, i, 24), 2)
-	for _, x := range w {
-		if phoneContext[string(x)] {
-			return true
-		}
-	}
-	return false
-}
+// phoneBefore reports whether a phone word ("tel", "call") precedes i.
+func phoneBefore(v []byte, i int) bool { return wordBefore(v, i, phoneContext) }
 
 // versionBefore reports whether "version" or a like word precedes i.
-func versionBefore(v []byte, i int) bool {
-	w := lastWords(lookback(v, i, 24), 2)
-	for _, x := range w {
-		if versionWords[string(x)] || string(x) == "v" {
-			return true
-		}
-	}
-	return false
-}
+func versionBefore(v []byte, i int) bool { return wordBefore(v, i, versionWords) }
 
 var (
 	negContext = set("order", "orders", "sku", "invoice", "isbn", "serial", "tracking", "part", "product",
 		"ref", "reference", "item", "model", "lot", "batch", "id", "no", "nr", "ticket", "case", "account",
 		"acct", "upc", "ean", "gtin", "txn", "transaction", "confirmation", "booking", "po", "shipment",
-		"version", "build", "release", "code", "pin", "otp")
+		"version", "build", "release", "code", "pin", "otp", "v")
 	phoneContext = set("phone", "tel", "telephone", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text",
 		"contact", "dial", "reach")
 )
 
-// lastWords returns up to k last words (letters only, lower-cased) of b.
-// It does not allocate beyond the returned slices' backing arrays.
-func lastWords(b []byte, k int) [][]byte {
-	var out [][]byte
-	end := len(b)
-	for len(out) < k && end > 0 {
-		for end > 0 && !isAlnum(b[end-1]) {
+// wordBefore reports whether one of the (at most two) words in the 24
+// bytes before i is in m. Words are letters only, compared lower-cased;
+// digits or the window's edge end the look-back. It does not allocate.
+func wordBefore(v []byte, i int, m map[string]bool) bool {
+	lo := max(i-24, 0)
+	end := i
+	for k := 0; k < 2 && end > lo; k++ {
+		for end > lo && !isAlnum(v[end-1]) {
 			end--
 		}
 		start := end
-		for start > 0 && (class[b[start-1]]&(cUpper|cLower) != 0) {
+		for start > lo && class[v[start-1]]&(cUpper|cLower) != 0 {
 			start--
 		}
-		if start == end {
-			break // digits or the window's edge: stop
+		if start == end || end-start > 24 || (start == lo && lo > 0 && isAlnum(v[lo-1])) {
+			return false // digits, or a word cut by the window
 		}
-		if start == 0 && len(b) == 24 {
-			break // may be a cut word
+		var buf [24]byte
+		for x, c := range v[start:end] {
+			buf[x] = c | 0x20
 		}
-		out = append(out, bytes.ToLower(b[start:end]))
+		if m[string(buf[:end-start])] {
+			return true
+		}
 		end = start
 	}
-	return out
+	return false
 }

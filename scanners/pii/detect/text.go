@@ -102,7 +102,12 @@ func ipv6(v []byte, i int, col Column) (Match, bool) {
 		j++
 	}
 done:
-	if colons < 2 || (hex < 4 && !(col.hints&hintIP != 0 && hex > 0)) {
+	if colons < 2 || colons > 7 || (hex < 4 && !(col.hints&hintIP != 0 && hex > 0)) {
+		return Match{}, false
+	}
+	// Without "::" an address has all eight groups (seven colons), or six
+	// colons before an embedded IPv4; "10:30:45" and MACs fail here.
+	if colons != 7 && !bytes.Contains(v[i:j], dcolon) && !(colons == 6 && bytes.IndexByte(v[i:j], '.') >= 0) {
 		return Match{}, false
 	}
 	end := j
@@ -150,7 +155,7 @@ func emails(dst []Match, v []byte) []Match {
 		for s < a && (v[s] == '.' || v[s] == '\'') {
 			s++
 		}
-		if s == a || v[a-1] == '.' || bytes.Contains(v[s:a], []byte("..")) {
+		if s == a || v[a-1] == '.' || bytes.Contains(v[s:a], dotDot) {
 			continue
 		}
 		if s > 0 && (localChar(v[s-1]) || v[s-1] >= 0x80) {
@@ -201,7 +206,7 @@ func validDomain(d []byte) bool {
 	if labels < 2 {
 		return false
 	}
-	if len(last) >= 4 && string(bytes.ToLower(last[:4])) == "xn--" {
+	if len(last) >= 4 && (last[0]|0x20) == 'x' && (last[1]|0x20) == 'n' && last[2] == '-' && last[3] == '-' {
 		return true
 	}
 	if len(last) < 2 || len(last) > 24 {
@@ -212,7 +217,11 @@ func validDomain(d []byte) bool {
 			return false
 		}
 	}
-	return !notTLD[string(bytes.ToLower(last))]
+	var buf [24]byte
+	for x, c := range last {
+		buf[x] = c | 0x20
+	}
+	return !notTLD[string(buf[:len(last)])]
 }
 
 // --- PERSON -------------------------------------------------------------------
@@ -234,8 +243,20 @@ func person(v []byte, col Column) (Match, bool) {
 		e--
 	}
 	t := v[s:e]
-	if len(t) < 2 || len(t) > 100 || !utf8.Valid(t) || nullish[string(bytes.ToLower(t))] {
+	if len(t) < 2 || len(t) > 100 || !utf8.Valid(t) {
 		return Match{}, false
+	}
+	if len(t) <= 10 {
+		var buf [10]byte
+		for x, c := range t {
+			buf[x] = c
+			if isUpper(c) {
+				buf[x] = c | 0x20
+			}
+		}
+		if nullish[string(buf[:len(t)])] {
+			return Match{}, false
+		}
 	}
 	words, capital, letters := 0, 0, 0
 	inWord := false
@@ -286,57 +307,74 @@ func toLowerLatin(r rune) rune {
 
 // --- secrets ------------------------------------------------------------------
 
+var (
+	beginArmour    = []byte("-----BEGIN ")
+	serviceAccount = []byte("service_account")
+	privateKeyName = []byte("private_key")
+	githubPAT      = []byte("github_pat_")
+	exampleSuffix  = []byte("EXAMPLE")
+	dotDot         = []byte("..")
+	dcolon         = []byte("::")
+)
+
 // secrets finds private keys, cloud access keys and tokens, and GCP
-// service-account key JSON.
-func secrets(dst []Match, v []byte) []Match {
-	if k := bytes.Index(v, []byte("-----BEGIN ")); k >= 0 {
-		dst = privateKey(dst, v, k)
-	}
-	for _, p := range [...]string{"AKIA", "ASIA"} {
+// service-account key JSON, in one pass over v keyed on the first byte of
+// each prefix.
+func secrets(dst []Match, v []byte, prefixes bool) []Match {
+	n := len(v)
+	if n >= 27 {
 		for off := 0; ; {
-			k := bytes.Index(v[off:], []byte(p))
+			k := bytes.Index(v[off:], beginArmour)
 			if k < 0 {
 				break
 			}
-			k += off
-			off = k + 4
-			if m, ok := token(v, k, 20, 20, upperDigit, AWSAccessKey); ok && !bytes.HasSuffix(v[m.Start:m.End], []byte("EXAMPLE")) {
-				dst = appendNoOverlap(dst, m)
-			}
+			var end int
+			dst, end = privateKey(dst, v, off+k)
+			off = end
 		}
 	}
-	if k := bytes.Index(v, []byte("AIza")); k >= 0 {
-		if m, ok := token(v, k, 39, 39, urlSafe, GCPAPIKey); ok {
-			dst = appendNoOverlap(dst, m)
-		}
-	}
-	if k := bytes.Index(v, []byte("gh")); k >= 0 {
-		for off := k; ; {
-			k := bytes.Index(v[off:], []byte("gh"))
-			if k < 0 {
-				break
-			}
-			k += off
-			off = k + 2
-			if k+4 < len(v) && v[k+3] == '_' && bytes.IndexByte([]byte("pousr"), v[k+2]) >= 0 {
-				if m, ok := token(v, k, 40, 40, alnumUnderscore, GitHubToken); ok {
+	for i := 0; prefixes && i+4 <= n; i++ {
+		switch v[i] {
+		case 'A':
+			switch {
+			case (v[i+1] == 'K' || v[i+1] == 'S') && v[i+2] == 'I' && v[i+3] == 'A':
+				if m, ok := token(v, i, 20, 20, upperDigit, AWSAccessKey); ok && !bytes.HasSuffix(v[m.Start:m.End], exampleSuffix) {
 					dst = appendNoOverlap(dst, m)
+					i = m.End - 1
 				}
-			} else if bytes.HasPrefix(v[k:], []byte("github_pat_")) {
-				if m, ok := token(v, k, 93, 93, alnumUnderscore, GitHubToken); ok {
+			case v[i+1] == 'I' && v[i+2] == 'z' && v[i+3] == 'a':
+				if m, ok := token(v, i, 39, 39, urlSafe, GCPAPIKey); ok {
 					dst = appendNoOverlap(dst, m)
+					i = m.End - 1
 				}
 			}
+		case 'g':
+			if v[i+1] != 'h' {
+				continue
+			}
+			if v[i+3] == '_' && (v[i+2] == 'p' || v[i+2] == 'o' || v[i+2] == 'u' || v[i+2] == 's' || v[i+2] == 'r') {
+				if m, ok := token(v, i, 40, 40, alnumUnderscore, GitHubToken); ok {
+					dst = appendNoOverlap(dst, m)
+					i = m.End - 1
+				}
+			} else if bytes.HasPrefix(v[i:], githubPAT) {
+				if m, ok := token(v, i, 93, 93, alnumUnderscore, GitHubToken); ok {
+					dst = appendNoOverlap(dst, m)
+					i = m.End - 1
+				}
+			}
+		case 'x':
+			if v[i+1] == 'o' && v[i+2] == 'x' && i+4 < n && v[i+4] == '-' && (v[i+3] == 'b' || v[i+3] == 'a' || v[i+3] == 'p' || v[i+3] == 'r' || v[i+3] == 's') {
+				if m, ok := token(v, i, 15, 255, alnumDash, SlackToken); ok {
+					dst = appendNoOverlap(dst, m)
+					i = m.End - 1
+				}
+			}
 		}
 	}
-	if k := bytes.Index(v, []byte("xox")); k >= 0 && k+5 < len(v) && v[k+4] == '-' && bytes.IndexByte([]byte("baprs"), v[k+3]) >= 0 {
-		if m, ok := token(v, k, 15, 255, alnumDash, SlackToken); ok {
-			dst = appendNoOverlap(dst, m)
-		}
-	}
-	if bytes.Contains(v, []byte("service_account")) && bytes.Contains(v, []byte("private_key")) && ServiceAccountJSON(v) {
-		k := bytes.Index(v, []byte("service_account"))
-		dst = appendNoOverlap(dst, Match{Entity: GCPServiceAccountKey, Start: k, End: k + len("service_account"), Confidence: 1})
+	if n >= 60 && bytes.Contains(v, privateKeyName) && ServiceAccountJSON(v) {
+		k := bytes.Index(v, serviceAccount)
+		dst = appendNoOverlap(dst, Match{Entity: GCPServiceAccountKey, Start: k, End: k + len(serviceAccount), Confidence: 1})
 	}
 	return dst
 }
@@ -365,26 +403,19 @@ func typeServiceAccount(b []byte) bool {
 	}
 }
 
-func privateKey(dst []Match, v []byte, k int) []Match {
-	for k >= 0 {
-		j := k + len("-----BEGIN ")
-		e := j
-		for e < len(v) && e-j < 40 && (isUpper(v[e]) || v[e] == ' ' || isDigit(v[e])) {
-			e++
-		}
-		label := v[j:e]
-		if bytes.HasSuffix(label, []byte("PRIVATE KEY")) && bytes.HasPrefix(v[e:], []byte("-----")) {
-			dst = appendNoOverlap(dst, Match{Entity: PrivateKey, Start: k, End: e + 5, Confidence: 1})
-		} else if bytes.HasSuffix(label, []byte("PRIVATE KEY BLOCK")) && bytes.HasPrefix(v[e:], []byte("-----")) {
-			dst = appendNoOverlap(dst, Match{Entity: PrivateKey, Start: k, End: e + 5, Confidence: 1})
-		}
-		n := bytes.Index(v[j:], []byte("-----BEGIN "))
-		if n < 0 {
-			break
-		}
-		k = j + n
+// privateKey checks the armour line at k ("-----BEGIN ... PRIVATE KEY-----"
+// or "... PRIVATE KEY BLOCK-----") and returns where the scan goes on.
+func privateKey(dst []Match, v []byte, k int) ([]Match, int) {
+	j := k + len(beginArmour)
+	e := j
+	for e < len(v) && e-j < 40 && (isUpper(v[e]) || v[e] == ' ' || isDigit(v[e])) {
+		e++
 	}
-	return dst
+	label := v[j:e]
+	if (bytes.HasSuffix(label, []byte("PRIVATE KEY")) || bytes.HasSuffix(label, []byte("PRIVATE KEY BLOCK"))) && bytes.HasPrefix(v[e:], []byte("-----")) {
+		return appendNoOverlap(dst, Match{Entity: PrivateKey, Start: k, End: e + 5, Confidence: 1}), e + 5
+	}
+	return dst, j
 }
 
 func upperDigit(c byte) bool      { return isUpper(c) || isDigit(c) }
