@@ -52,8 +52,14 @@ deny contains v if {
 		"rule": "unsigned",
 		"severity": "high",
 		"message": sprintf("%v:%v has no signature", [input.subject.kind, input.subject.ref]),
-		"remediation": "sign it (cosign sign --key KEY, or keyless in CI) with a key or identity listed in the signature gate's params",
+		"remediation": sign_how[input.subject.kind == "image"],
 	}
+}
+
+# How to sign, by whether the subject is an image (true) or a file or folder (false).
+sign_how := {
+	true: "sign it (cosign sign --key KEY, or keyless in CI) with a key or identity listed in the signature gate's params",
+	false: "sign it (gatehouse sign --key KEY PATH, or cosign sign-blob --new-bundle-format --bundle PATH.sigstore.json) with a key or identity listed in the signature gate's params",
 }
 
 deny contains v if {

@@ -47,3 +47,21 @@ test_extra_invalid_signature_warns if {
 	rules(signature.warn) == {"invalid_extra_signature"} with input as inp({"schema": "signatures/v1", "digest": digest, "verified": true, "signatures": [ok_sig, bad_sig]})
 	count(signature.deny) == 0 with input as inp({"schema": "signatures/v1", "digest": digest, "verified": true, "signatures": [ok_sig, bad_sig]})
 }
+
+test_unsigned_remediation_by_kind if {
+	unsigned := {"schema": "signatures/v1", "digest": digest, "verified": false, "signatures": []}
+	some img in signature.deny with input as inp(unsigned)
+	contains(img.remediation, "cosign sign --key")
+	model := {"subject": {"kind": "model", "ref": "models/fraud", "digest": digest}, "evidence": {"signatures": unsigned}}
+	some m in signature.deny with input as model
+	m.rule == "unsigned"
+	contains(m.remediation, "gatehouse sign")
+}
+
+test_blob_bundle_verified_passes if {
+	model := {"subject": {"kind": "dataset", "ref": "data/claims", "digest": digest}, "evidence": {"signatures": {
+		"schema": "signatures/v1", "digest": digest, "verified": true,
+		"signatures": [{"format": "blob-bundle", "verified": true, "key": "keys/ci.pub", "tlog": false, "location": "data/claims/.gatehouse.sigstore.json"}],
+	}}}
+	count(signature.deny) == 0 with input as model
+}
