@@ -132,7 +132,7 @@ identity, bad signature: the reason is printed), 2 could not verify
 			}
 			res, err := blob.Verify(c.Context(), args[0], o)
 			if errors.Is(err, blob.ErrNotVerified) {
-				fmt.Fprintf(c.ErrOrStderr(), "gatehouse: %s NOT verified: %v\n", args[0], err)
+				fmt.Fprintf(c.ErrOrStderr(), "gatehouse: verify %s: %v\n", args[0], err)
 				return denied()
 			}
 			if err != nil {
