@@ -42,6 +42,9 @@ var (
 	personWords = set("firstname", "lastname", "fullname", "surname", "forename", "forenames", "givenname",
 		"familyname", "middlename", "maidenname", "cardholder", "cardholdername", "customername",
 		"patientname", "employeename", "contactname", "nombre", "apellido", "vorname", "nachname", "prenom")
+	// Single-word columns that usually hold a person's name.
+	personRoles = set("customer", "author", "owner", "patient", "employee", "assignee", "reporter",
+		"recipient", "sender", "cardholder", "beneficiary", "passenger", "guest", "borrower", "payee", "payer")
 	// "name" after these words is not a person: user_name and display_name
 	// are handles, the rest name things.
 	notPersonBefore = set("file", "host", "product", "company", "domain", "display", "brand", "item", "table",
@@ -88,6 +91,8 @@ func ColumnContext(name string) Column {
 			h |= hintVersion
 		case personWords[w]:
 			h |= hintPerson
+		case len(words) == 1 && personRoles[w]:
+			h |= hintPersonWeak // "customer", "author": a name or an id; names must look like one
 		case w == "name" || w == "names":
 			switch {
 			case i == 0 && len(words) == 1:

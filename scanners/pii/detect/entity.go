@@ -1,10 +1,3 @@
-// Package detect holds gatehouse's PII and secret recognizers: hand-written
-// byte scanners (no backtracking regular expressions) with checksums
-// (Luhn, IBAN mod-97), format rules and column/word context, named as
-// Presidio names its entities.
-//
-// Precision comes first: a value is reported only when its shape, its
-// checksum (where the entity has one) and its context all agree.
 package detect
 
 // Entity is a kind of personal data or secret.

@@ -248,13 +248,17 @@ func knownIIN(d []byte) bool {
 		return n == 15
 	case p4 == 6011, p2 == 65, p3 >= 644 && p3 <= 649, p6 >= 622126 && p6 <= 622925: // Discover
 		return n >= 16 && n <= 19
-	case p4 >= 3528 && p4 <= 3589: // JCB
+	case p4 >= 3528 && p4 <= 3589, p4 >= 3088 && p4 <= 3094, p4 >= 3096 && p4 <= 3102, p4 >= 3112 && p4 <= 3120,
+		p4 >= 3158 && p4 <= 3159, p4 >= 3337 && p4 <= 3349: // JCB
 		return n >= 16 && n <= 19
+	case p4 == 1800 || p4 == 2131: // JCB, 15-digit legacy range
+		return n == 15
 	case p3 >= 300 && p3 <= 305, p2 == 36, p2 == 38, p2 == 39, p4 == 3095: // Diners Club
 		return n >= 14 && n <= 19
 	case p2 == 62: // UnionPay
 		return n >= 16 && n <= 19
-	case p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 || p4 == 6761 || p4 == 6762 || p4 == 6763: // Maestro
+	case p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 || p4 == 6761 || p4 == 6762 || p4 == 6763 ||
+		p4 == 6390 || p4 == 604 || p2 >= 56 && p2 <= 58: // Maestro
 		return n >= 12 && n <= 19
 	case p4 >= 2200 && p4 <= 2204: // Mir
 		return n >= 16 && n <= 19
@@ -374,6 +378,10 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 			}
 			break
 		}
+		if plus && j < n && v[j] == '(' && !paren {
+			gsep[ng] = ' ' // "+44(0)117 ...": the paren group follows directly
+			continue
+		}
 		if j+1 < n && (v[j] == ' ' || v[j] == '-' || v[j] == '.') && (isDigit(v[j+1]) || (v[j+1] == '(' && !paren)) {
 			gsep[ng] = v[j]
 			j++
@@ -409,6 +417,9 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 		conf = 0.9
 	case ng == 1:
 		ok = false // a bare digit run is an id unless the column says phone
+	case paren && parenGroup == 0 && v[i+1] == '0' && glen[0] >= 3 && glen[0] <= 5:
+		// national with the trunk prefix in parens: "(0115) 496 0123"
+		ok = ng >= 2 && ng <= 4 && digits >= 10 && digits <= 12 && allBetween(glen[1:ng], 2, 8)
 	case paren:
 		// (NNN) NNN-NNNN, optionally after 1 or 001.
 		ok = parenGroup >= 0 && glen[parenGroup] == 3 && tailNANP(glen[parenGroup:ng]) && prefixNANP(v, i, glen[:parenGroup])
