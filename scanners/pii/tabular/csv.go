@@ -26,6 +26,7 @@ func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, er
 		scratch  []byte
 		colIndex []int // field position -> column
 		header   = true
+		q        quoteBufs
 	)
 	for {
 		line++
@@ -42,7 +43,7 @@ func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, er
 			fields = splitPlain(fields, rec, sep)
 		} else {
 			var extra int64
-			fields, extra, err = splitQuoted(fields, rec, sep, br, &scratch, lim.MaxRecordBytes)
+			fields, extra, err = q.split(fields, rec, sep, br, &scratch, lim.MaxRecordBytes)
 			line += extra
 			if err != nil {
 				return rows, fmt.Errorf("record at line %d: %w", start, err)
@@ -58,7 +59,7 @@ func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, er
 				if name == "" {
 					name = unnamed(i)
 				}
-				c, err := cols.add(name)
+				c, err := cols.Add(name)
 				if err != nil {
 					return 0, fmt.Errorf("header: %w", err)
 				}
@@ -74,7 +75,7 @@ func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, er
 				continue
 			}
 			for i >= len(colIndex) {
-				c, err := cols.add(unnamed(len(colIndex)))
+				c, err := cols.Add(unnamed(len(colIndex)))
 				if err != nil {
 					return rows, fmt.Errorf("record at line %d: %w", start, err)
 				}
@@ -133,14 +134,21 @@ func splitPlain(dst [][]byte, rec []byte, sep byte) [][]byte {
 
 var errUnterminated = errors.New("quoted field not closed before the end of the file")
 
-// splitQuoted splits a record holding quotes; a quoted field may continue
-// on the following lines, read from br. Fields are copied into one buffer
-// (quotes undone), so they stay valid until the next record.
-func splitQuoted(dst [][]byte, rec []byte, sep byte, br *bufio.Reader, scratch *[]byte, max int) ([][]byte, int64, error) {
+// quoteBufs are the buffers of split, reused from record to record.
+type quoteBufs struct {
+	line, out []byte
+	bounds    []int
+}
+
+// split splits a record holding quotes; a quoted field may continue on the
+// following lines, read from br. Fields are copied into one buffer (quotes
+// undone), so they stay valid until the next record.
+func (q *quoteBufs) split(dst [][]byte, rec []byte, sep byte, br *bufio.Reader, scratch *[]byte, max int) ([][]byte, int64, error) {
 	// rec may alias *scratch: copy the line first
-	line := append([]byte(nil), rec...)
-	out := make([]byte, 0, len(line))
-	var bounds []int // end offset of each field in out
+	line := append(q.line[:0], rec...)
+	out := q.out[:0]
+	bounds := q.bounds[:0] // end offset of each field in out
+	defer func() { q.line, q.out, q.bounds = line, out, bounds }()
 	var extra int64
 	i := 0
 	for {

@@ -66,6 +66,9 @@ func JSONDocument(data []byte, lim Limits, cols *Columns, h Handler) (int64, err
 	if err := d.Decode(&v); err != nil {
 		return 0, fmt.Errorf("not valid JSON: %w", err)
 	}
+	if d.More() {
+		return 0, ErrMoreValues
+	}
 	fl := flattener{cols: cols, h: h}
 	arr, ok := v.([]any)
 	if !ok {
@@ -150,7 +153,7 @@ func (f *flattener) value(path string, v []byte) error {
 	c, ok := f.path[path]
 	if !ok {
 		var err error
-		if c, err = f.cols.add(path); err != nil {
+		if c, err = f.cols.Add(path); err != nil {
 			return err
 		}
 		if f.path == nil {

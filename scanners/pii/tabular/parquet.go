@@ -35,7 +35,7 @@ func Parquet(r io.ReaderAt, size int64, maxRows int64, lim Limits, cols *Columns
 	}
 	colIDs := make([]int, len(paths))
 	for i, p := range paths {
-		if colIDs[i], err = cols.add(strings.Join(p, ".")); err != nil {
+		if colIDs[i], err = cols.Add(strings.Join(p, ".")); err != nil {
 			return 0, err
 		}
 	}

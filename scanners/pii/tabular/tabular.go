@@ -45,6 +45,10 @@ func (l Limits) withDefaults() Limits {
 // ErrLimit is wrapped by every error caused by a limit.
 var ErrLimit = errors.New("limit exceeded")
 
+// ErrMoreValues is returned by JSONDocument when the data holds more than
+// one JSON value (JSON Lines under a .json name).
+var ErrMoreValues = errors.New("more than one JSON value")
+
 // Handler receives a file's values. Value's v is only valid during the
 // call. Row is called after each record; returning false stops the reader
 // (sampling). Either may be nil.
@@ -67,7 +71,8 @@ func (c *Columns) Names() []string { return c.names }
 // Len is the number of columns seen.
 func (c *Columns) Len() int { return len(c.names) }
 
-func (c *Columns) add(name string) (int, error) {
+// Add returns the column named name, adding it if it is new.
+func (c *Columns) Add(name string) (int, error) {
 	if i, ok := c.index[name]; ok {
 		return i, nil
 	}
