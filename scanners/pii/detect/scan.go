@@ -220,13 +220,18 @@ func negativeBefore(v []byte, i int) bool { return wordBefore(v, i, negContext) 
 func phoneBefore(v []byte, i int) bool { return wordBefore(v, i, phoneContext) }
 
 // versionBefore reports whether "version" or a like word precedes i.
-func versionBefore(v []byte, i int) bool { return wordBefore(v, i, versionWords) }
+func versionBefore(v []byte, i int) bool { return wordBefore(v, i, versionContext) }
 
 var (
 	negContext = set("order", "orders", "sku", "invoice", "isbn", "serial", "tracking", "part", "product",
 		"ref", "reference", "item", "model", "lot", "batch", "id", "no", "nr", "ticket", "case", "account",
 		"acct", "upc", "ean", "gtin", "txn", "transaction", "confirmation", "booking", "po", "shipment",
 		"version", "build", "release", "code", "pin", "otp", "v")
+	versionContext = set("version", "ver", "release", "released", "releasing", "build", "firmware", "semver",
+		"revision", "rev", "vsn", "v", "tag", "tagged", "deployed", "deploy", "deploying", "shipped", "ship",
+		"upgraded", "upgrade", "upgrading", "updated", "update", "bumped", "bump", "pinned", "pin",
+		"installed", "install", "patched", "patch", "downgraded", "downgrade", "rollback", "rolled", "sdk",
+		"kernel", "driver", "package", "pkg", "plugin", "library", "lib")
 	phoneContext = set("phone", "tel", "telephone", "mobile", "cell", "call", "fax", "whatsapp", "sms", "text",
 		"contact", "dial", "reach")
 )
