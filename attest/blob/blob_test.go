@@ -271,6 +271,15 @@ func TestFolderChanges(t *testing.T) {
 			t.Errorf("Sign error %v, want ErrSpecialFile", err)
 		}
 	})
+	t.Run("folder bundle on one of its files", func(t *testing.T) {
+		// The manifest names the file's digest, but signs a folder, not it.
+		dir := artifact(t, "folder")
+		bp, _ := Sign(ctx, dir, SignOptions{Signer: k.signer})
+		_, err := Verify(ctx, filepath.Join(dir, "config.json"), VerifyOptions{Keys: []signature.Verifier{k.verifier}, BundlePath: bp})
+		if !errors.Is(err, ErrNotVerified) || !strings.Contains(err.Error(), "not a signature") {
+			t.Errorf("error %v", err)
+		}
+	})
 	t.Run("file bundle on a folder", func(t *testing.T) {
 		dir := artifact(t, "folder")
 		f := artifact(t, "file")

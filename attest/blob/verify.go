@@ -224,6 +224,9 @@ func checkContent(b *sgbundle.Bundle, path string, res *Result) error {
 		if err != nil {
 			return err
 		}
+		if st.PredicateType != SignPredicateType {
+			return fmt.Errorf("%w: %s is a file and the bundle's statement is of type %q, not a signature (%s)", ErrNotVerified, path, st.PredicateType, SignPredicateType)
+		}
 		if _, err := st.MatchDigest(d); err != nil {
 			return fmt.Errorf("%w: %w: %s: %v: the file changed after signing", ErrNotVerified, ErrContentMismatch, path, err)
 		}
