@@ -55,6 +55,10 @@ type Options struct {
 	Insecure bool
 	// Timeout bounds each operation; DefaultTimeout when zero.
 	Timeout time.Duration
+	// BlobCacheBytes bounds the in-memory cache of blobs and manifests
+	// fetched by digest (immutable content; tags are never cached):
+	// DefaultBlobCacheBytes when zero, no cache when negative.
+	BlobCacheBytes int64
 }
 
 // Client talks to OCI registries. It is safe for concurrent use; keep one
@@ -78,6 +82,8 @@ type Client struct {
 	// concurrent checks of one image (the signatures and provenance
 	// collectors) share one request.
 	flights map[string]*flight
+	// blobs caches content fetched by digest (nil: no cache).
+	blobs *blobCache
 }
 
 // flight is one referrers listing in progress.
@@ -99,7 +105,10 @@ func New(opts Options) *Client {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	c := &Client{opts: opts, noReferrers: map[string]time.Time{}, flights: map[string]*flight{}}
+	if opts.BlobCacheBytes == 0 {
+		opts.BlobCacheBytes = DefaultBlobCacheBytes
+	}
+	c := &Client{opts: opts, noReferrers: map[string]time.Time{}, flights: map[string]*flight{}, blobs: newBlobCache(opts.BlobCacheBytes)}
 	base := opts.Transport
 	if base == nil {
 		base = remote.DefaultTransport

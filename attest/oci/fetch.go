@@ -179,26 +179,51 @@ func (c *Client) classicAttachments(ctx context.Context, d name.Digest, suffix, 
 }
 
 // getManifest fetches an image manifest (not an index) with its limits.
+// Manifests fetched by digest are cached (go-containerregistry checks the
+// digest of what it reads); by tag, never.
 func (c *Client) getManifest(ctx context.Context, ref name.Reference) (*v1.Manifest, error) {
-	desc, err := remote.Get(ref, c.remoteOptions(ctx)...)
-	if err != nil {
-		return nil, classify(ref.String(), err)
+	_, byDigest := ref.(name.Digest)
+	key := "manifest " + ref.String()
+	raw, ok := c.blobs.get(key)
+	if !ok {
+		desc, err := remote.Get(ref, c.remoteOptions(ctx)...)
+		if err != nil {
+			return nil, classify(ref.String(), err)
+		}
+		if len(desc.Manifest) > MaxPayloadBytes {
+			return nil, fmt.Errorf("%s: manifest is %d bytes, more than the %d byte limit", ref, len(desc.Manifest), MaxPayloadBytes)
+		}
+		if !desc.MediaType.IsImage() {
+			return nil, fmt.Errorf("%s: media type %s is not an image manifest", ref, desc.MediaType)
+		}
+		raw = desc.Manifest
 	}
-	if len(desc.Manifest) > MaxPayloadBytes {
-		return nil, fmt.Errorf("%s: manifest is %d bytes, more than the %d byte limit", ref, len(desc.Manifest), MaxPayloadBytes)
-	}
-	if !desc.MediaType.IsImage() {
-		return nil, fmt.Errorf("%s: media type %s is not an image manifest", ref, desc.MediaType)
-	}
-	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%s: malformed manifest: %w", ref, err)
+	}
+	if !ok && byDigest {
+		c.blobs.put(key, raw)
 	}
 	return m, nil
 }
 
-// fetchBlob reads one blob, at most MaxPayloadBytes, checking its digest.
+// fetchBlob reads one blob, at most MaxPayloadBytes, checking its digest;
+// blobs are cached. The bytes returned must not be modified.
 func (c *Client) fetchBlob(ctx context.Context, ref name.Digest) ([]byte, error) {
+	key := "blob " + ref.String()
+	if data, ok := c.blobs.get(key); ok {
+		return data, nil
+	}
+	data, err := c.readBlob(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	c.blobs.put(key, data)
+	return data, nil
+}
+
+func (c *Client) readBlob(ctx context.Context, ref name.Digest) ([]byte, error) {
 	l, err := remote.Layer(ref, c.remoteOptions(ctx)...)
 	if err != nil {
 		return nil, classify(ref.String(), err)

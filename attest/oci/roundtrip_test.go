@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -158,7 +159,8 @@ func TestRoundTrips(t *testing.T) {
 					t.Fatalf("not verified: %+v", res)
 				}
 			}
-			cold := New(Options{Timeout: 10 * time.Second})
+			// No blob cache: every call reads its blobs (see TestBlobCache).
+			cold := New(Options{Timeout: 10 * time.Second, BlobCacheBytes: -1})
 			if diff := cmpDiff(reg.cold, r.record(func() { verify(cold, both()) })); diff != "" {
 				t.Errorf("first call of a client (-want +got)\n%s", diff)
 			}
@@ -242,7 +244,7 @@ func TestSharedReferrers(t *testing.T) {
 	p, _ := PolicyFromParams(map[string]any{"keys": []any{string(k.pubPEM)}}, nil)
 	r := newRecordingRegistry(t, true)
 	d := pushRandomImage(t, r.host, "shared/app")
-	c := New(Options{Timeout: 10 * time.Second})
+	c := New(Options{Timeout: 10 * time.Second, BlobCacheBytes: -1})
 	signClassicKey(t, d, k)
 	if _, err := c.AttachAttestation(ctx, d, dsseSign(t, k, statement(t, d, SLSAProvenanceV1, slsaV1Predicate("b", "https://github.com/acme/app"))), SLSAProvenanceV1); err != nil {
 		t.Fatal(err)
@@ -280,5 +282,70 @@ func TestSharedReferrers(t *testing.T) {
 	wg.Wait()
 	if shortErr == nil || longErr != nil {
 		t.Errorf("short deadline: %v (want an error); long deadline: %v (want none)", shortErr, longErr)
+	}
+}
+
+// TestBlobCache: content fetched by digest (signature and attestation
+// layers, bundle referrer manifests and blobs) is read once per client;
+// tags and the referrers list are asked every time; the cache stays
+// within its bound.
+func TestBlobCache(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, "ecdsa-p256")
+	p, _ := PolicyFromParams(map[string]any{"keys": []any{string(k.pubPEM)}}, nil)
+	for _, noAPI := range []bool{true, false} {
+		r := newRecordingRegistry(t, noAPI)
+		d := pushRandomImage(t, r.host, "cache/app")
+		c := New(Options{Timeout: 10 * time.Second})
+		// A signature bundle referrer and a classic VSA.
+		if _, err := c.AttachBundle(ctx, d, keyBundle(t, k, statement(t, d, CosignSignPredicateType, map[string]any{}))); err != nil {
+			t.Fatal(err)
+		}
+		att := &Attester{Client: c, Signer: k.signer}
+		if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
+			Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+			t.Fatal(err)
+		}
+		pol := ImagePolicy{Signatures: p, VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))}
+		verify := func() {
+			res, err := c.VerifyImage(ctx, d.String(), pol)
+			if err != nil || !res.Signatures.Verified || res.VSA == nil {
+				t.Fatalf("verify: %v %+v", err, res)
+			}
+		}
+		list := "GET referrers-api"
+		if noAPI {
+			list = "GET referrers-tag"
+		}
+		first := r.record(verify)
+		wantFirst := sorted("GET sig-tag", "GET att-tag", list, "GET manifest-by-digest", "GET blob", "GET blob")
+		if diff := cmpDiff(wantFirst, first); diff != "" {
+			t.Errorf("noAPI=%v first call (-want +got)\n%s", noAPI, diff)
+		}
+		second := r.record(verify)
+		if diff := cmpDiff(sorted("GET sig-tag", "GET att-tag", list), second); diff != "" {
+			t.Errorf("noAPI=%v second call (-want +got)\n%s", noAPI, diff)
+		}
+	}
+
+	bc := newBlobCache(100)
+	for i := range 10 {
+		bc.put(strconv.Itoa(i), make([]byte, 20))
+	}
+	if bc.size > 100 || len(bc.items) != 5 {
+		t.Errorf("cache holds %d bytes in %d items, bound 100", bc.size, len(bc.items))
+	}
+	if _, ok := bc.get("0"); ok {
+		t.Error("least recently used item kept")
+	}
+	if _, ok := bc.get("9"); !ok {
+		t.Error("most recent item dropped")
+	}
+	bc.put("big", make([]byte, 26))
+	if _, ok := bc.get("big"); ok {
+		t.Error("an item over a quarter of the bound was cached")
+	}
+	if newBlobCache(-1) != nil {
+		t.Error("negative size should disable the cache")
 	}
 }

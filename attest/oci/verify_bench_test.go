@@ -14,9 +14,13 @@ import (
 // else go-containerregistry's in-process registry over loopback HTTP. The
 // sub-benchmark name says which.
 //
-//	combined: VerifyImage with both checks (what admission calls): one fetch
-//	          of the .sig and .att tags and the referrers, all at once.
-//	separate: VerifySignatures then VerifyImageVSA, two fetches.
+//	combined:         VerifyImage with both checks (what admission calls):
+//	                  one fetch of the .sig and .att tags and the referrers,
+//	                  all at once; blobs read by digest come from the cache
+//	                  after the first call (the default client).
+//	combined-nocache: the same with the blob cache off: every call reads
+//	                  every blob (a client seeing the image for the first time).
+//	separate:         VerifySignatures then VerifyImageVSA, two fetches, no cache.
 //
 // The image carries a signature, a VSA and an unrelated provenance
 // attestation (which the VSA check should not fetch).
@@ -50,7 +54,17 @@ func BenchmarkVerifyImage(b *testing.B) {
 			}
 		}
 	})
+	nocache := New(Options{Timeout: 10 * time.Second, BlobCacheBytes: -1})
+	b.Run(which+"/combined-nocache", func(b *testing.B) {
+		for b.Loop() {
+			res, err := nocache.VerifyImage(ctx, d.String(), ImagePolicy{Signatures: p, VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))})
+			if err != nil || !res.Signatures.Verified || res.VSA == nil {
+				b.Fatalf("verify image: %v %+v", err, res)
+			}
+		}
+	})
 	b.Run(which+"/separate", func(b *testing.B) {
+		c := nocache
 		for b.Loop() {
 			ev, err := c.VerifySignatures(ctx, d, p)
 			if err != nil || !ev.Verified {
