@@ -12,9 +12,23 @@ const (
 	cHigh   // bytes >= 0x80 (UTF-8)
 )
 
-var class [256]uint8
+var (
+	class [256]uint8
+	// tokChar: letters, digits, '_' and UTF-8 bytes: the body of a token.
+	tokChar [256]bool
+	// glueChar: characters that join the parts of one identifier.
+	glueChar [256]bool
+	// secretFirst: first bytes of token-secret prefixes.
+	secretFirst [256]bool
+)
 
 func init() {
+	for _, c := range []byte("-._/\\:#$&%~=@*^|") {
+		glueChar[c] = true
+	}
+	for _, c := range []byte("Agx") {
+		secretFirst[c] = true
+	}
 	for c := '0'; c <= '9'; c++ {
 		class[c] |= cDigit
 	}
@@ -32,6 +46,9 @@ func init() {
 	}
 	for c := 0x80; c < 0x100; c++ {
 		class[c] |= cHigh
+	}
+	for c := 0; c < 256; c++ {
+		tokChar[c] = class[c]&(cDigit|cUpper|cLower|cHigh) != 0 || c == '_'
 	}
 }
 
@@ -143,14 +160,8 @@ func appendNoOverlap(dst []Match, m Match) []Match {
 	return append(dst, m)
 }
 
-// glue characters join the parts of one identifier: "ORD-2024", "1.2.3".
-func isGlue(c byte) bool {
-	switch c {
-	case '-', '.', '_', '/', '\\', ':', '#', '$', '&', '%', '~', '=', '@', '*', '^', '|':
-		return true
-	}
-	return false
-}
+// isGlue reports whether c joins the parts of one identifier: "ORD-2024", "1.2.3".
+func isGlue(c byte) bool { return glueChar[c] }
 
 // leftGlued reports whether the token starting at i continues a word on
 // its left: a letter or digit right before it, or a glue character with a
@@ -195,12 +206,12 @@ func rightOK(v []byte, e int) bool {
 func skipToken(v []byte, i int) int {
 	n := len(v)
 	for i < n {
-		c := v[i]
-		if isAlnum(c) || c == '_' || c >= 0x80 {
+		if tokChar[v[i]] {
 			i++
 			continue
 		}
-		if isGlue(c) && i+1 < n && (isAlnum(v[i+1]) || v[i+1] == '_') {
+		c := v[i]
+		if glueChar[c] && i+1 < n && tokChar[v[i+1]] && v[i+1] < 0x80 {
 			if c == ':' && !isDigit(v[i-1]) {
 				return i // "Phone:555-..." : the label ends here
 			}

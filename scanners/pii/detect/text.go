@@ -334,6 +334,9 @@ func secrets(dst []Match, v []byte, prefixes bool) []Match {
 		}
 	}
 	for i := 0; prefixes && i+4 <= n; i++ {
+		if !secretFirst[v[i]] {
+			continue
+		}
 		switch v[i] {
 		case 'A':
 			switch {
