@@ -18,6 +18,15 @@ var (
 	benchErr  error
 )
 
+// TestMain removes the benchmark's generated CSV when the run ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchFile != "" {
+		os.RemoveAll(filepath.Dir(benchFile))
+	}
+	os.Exit(code)
+}
+
 // mixedCSV writes the 64 MiB mixed CSV once per test binary run.
 func mixedCSV(b *testing.B) string {
 	benchOnce.Do(func() {
