@@ -2,7 +2,7 @@
 GO          ?= go
 BIN         ?= bin/gatehouse
 OPA_VERSION ?= v1.22.3
-FUZZTIME    ?= 10s
+FUZZTIME    ?= 20000x
 
 .PHONY: all build test test-go policy-test bench fuzz lint services clean
 

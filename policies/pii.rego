@@ -13,12 +13,16 @@ import data.gatehouse.lib
 #   deny_secrets: true (default): any secret denies, critical, whatever max and
 #                 warn_only say; false: secrets follow max/warn_only like PII
 #   warn_only:    entities that warn instead of deny above their threshold
+#   skipped:      "warn" (default) or "deny": files the scanner did not read
+#                 because they are no text format (images, archives, weights);
+#                 any other value denies (fail closed)
 # A threshold that is not a non-negative number counts as 0 (fail closed).
 defaults := {
 	"max": {},
 	"default_max": 0,
 	"deny_secrets": true,
 	"warn_only": [],
+	"skipped": "warn",
 }
 
 p := lib.params("pii", defaults)
@@ -201,4 +205,28 @@ warn contains v if {
 		"message": "the dataset was sampled, not scanned in full: personal data outside the sample was not looked for",
 		"remediation": "scan in full mode before release (omit --sample)",
 	}
+}
+
+# pii_skipped: files that are no text format were not read; an archive of
+# CSVs would hide its rows. Warn, or deny where params say so.
+_skipped_finding(n) := {
+	"rule": "pii_skipped",
+	"severity": "medium",
+	"message": sprintf("%v was not scanned for personal data: %v", [object.get(n, "location", "(unknown)"), object.get(n, "reason", "(no reason given)")]),
+	"remediation": "unpack or convert the file to CSV, JSON Lines, Parquet or text and scan again, or remove it from the dataset",
+	"location": object.get(n, "location", ""),
+}
+
+warn contains v if {
+	lib.evidence_ok("pii")
+	p.skipped == "warn"
+	some n in object.get(ev, "skipped", [])
+	v := _skipped_finding(n)
+}
+
+deny contains v if {
+	lib.evidence_ok("pii")
+	p.skipped != "warn"
+	some n in object.get(ev, "skipped", [])
+	v := _skipped_finding(n)
 }

@@ -122,3 +122,19 @@ test_non_numeric_count_fails_closed if {
 	inp := _in([{"file": "a.csv", "column": "c", "entity": "PHONE_NUMBER", "count": "many"}], [])
 	_rules(pii.deny) == {"phone_number"} with input as inp
 }
+
+skipped_input := {"subject": {"kind": "dataset", "ref": "d"}, "evidence": {"pii": {"schema": "pii/v1", "mode": "full", "findings": [], "totals": {}, "not_verified": [], "skipped": [{"location": "d/images.zip", "reason": "archive"}]}}}
+
+test_skipped_warns_by_default if {
+	count(pii.deny) == 0 with input as skipped_input
+	some w in pii.warn with input as skipped_input
+	w.rule == "pii_skipped"
+	w.location == "d/images.zip"
+}
+
+test_skipped_denies_when_configured if {
+	some v in pii.deny with input as skipped_input with data.gatehouse.config.pii as {"skipped": "deny"}
+	v.rule == "pii_skipped"
+	some v2 in pii.deny with input as skipped_input with data.gatehouse.config.pii as {"skipped": "typo"}
+	v2.rule == "pii_skipped"
+}
