@@ -16,24 +16,21 @@ ps := input.evidence.sonarqube.projectStatus
 
 deny contains v if some v in lib.evidence_denials("sonarqube")
 
-# failing[status] names each condition at that status in full, with the
-# threshold it broke (a rule, so OPA computes it once per decision).
-failing[status] := [msg |
+# failing names each condition at the gate's own status (ERROR or WARN) in
+# full, with the threshold it broke. Complete rules: OPA computes each once
+# per decision.
+failing := [msg |
 	some c in ps.conditions
-	c.status == status
-	msg := concat("", [c.metricKey, " is ", object.get(c, "actualValue", "?"), ", must not be ", c.comparator, " ", object.get(c, limit_key[status], object.get(c, "errorThreshold", "?"))])
-] if some status in {"ERROR", "WARN"}
+	c.status == ps.status
+	msg := concat("", [c.metricKey, " is ", object.get(c, "actualValue", "?"), ", must not be ", c.comparator, " ", object.get(c, limit_key[ps.status], object.get(c, "errorThreshold", "?"))])
+]
 
 limit_key := {"ERROR": "errorThreshold", "WARN": "warningThreshold"}
 
-# detail[status] lists the conditions at that status, or says none is listed
-# (a gate can fail on a condition the response leaves out, e.g. ignored ones).
-detail[status] := concat("; ", failing[status]) if count(failing[status]) > 0
-
-detail[status] := sprintf("status %s, but the response names no condition at %s", [status, status]) if {
-	some status in {"ERROR", "WARN"}
-	count(failing[status]) == 0
-}
+# detail lists the failing conditions, or says none is listed (a gate can
+# fail on a condition the response leaves out, e.g. ignored ones).
+detail := concat("; ", failing) if count(failing) > 0
+else := sprintf("status %s, but the response names no condition at %s", [ps.status, ps.status])
 
 dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
 
@@ -45,7 +42,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate",
 		"severity": "high",
-		"message": sprintf("quality gate failed: %s%s", [detail.ERROR, dashboard]),
+		"message": sprintf("quality gate failed: %s%s", [detail, dashboard]),
 		"remediation": "fix the failing conditions in new code and run the analysis again; see the project's quality gate in SonarQube",
 	}
 }
@@ -57,7 +54,7 @@ deny contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "medium",
-		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, detail.WARN]),
+		"message": sprintf("quality gate is WARN, not allowed in %s: %s", [input.context.environment, detail]),
 		"remediation": "fix the conditions in warning, or set allow_warn for this environment",
 	}
 }
@@ -69,7 +66,7 @@ warn contains v if {
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "low",
-		"message": sprintf("quality gate is WARN: %s", [detail.WARN]),
+		"message": sprintf("quality gate is WARN: %s", [detail]),
 		"remediation": "fix the conditions in warning before they become errors",
 	}
 }
