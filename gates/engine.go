@@ -35,6 +35,36 @@ type Engine struct {
 
 	mu       sync.Mutex
 	prepared map[string]*preparedQuery
+
+	// parsed caches evidence documents as Rego values by content digest:
+	// the same evidence (one --evidence file for many subjects, a webhook
+	// re-deciding an image) is parsed once. Values are never mutated.
+	parsedMu sync.Mutex
+	parsed   map[string]ast.Value
+}
+
+// maxParsedEvidence bounds the evidence cache; it is cleared when full.
+const maxParsedEvidence = 256
+
+// evidenceValue parses one evidence document, or takes it from the cache.
+func (e *Engine) evidenceValue(digest string, raw []byte) (ast.Value, error) {
+	e.parsedMu.Lock()
+	v, ok := e.parsed[digest]
+	e.parsedMu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := ast.ValueFromReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	e.parsedMu.Lock()
+	if len(e.parsed) >= maxParsedEvidence {
+		clear(e.parsed)
+	}
+	e.parsed[digest] = v
+	e.parsedMu.Unlock()
+	return v, nil
 }
 
 type preparedQuery struct {
@@ -136,6 +166,7 @@ func New(opts ...Option) (*Engine, error) {
 		now:        o.now,
 		timeout:    o.collectTimeout,
 		prepared:   map[string]*preparedQuery{},
+		parsed:     map[string]ast.Value{},
 	}, nil
 }
 
@@ -264,7 +295,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	digests := make(map[string]string, len(evidence))
 	for name, raw := range evidence {
 		digests[name] = hashBytes(raw)
-		v, err := ast.ValueFromReader(bytes.NewReader(raw))
+		v, err := e.evidenceValue(digests[name], raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: evidence %s is not JSON: %v", ErrUndecided, name, err)
 		}
