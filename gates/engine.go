@@ -427,15 +427,21 @@ func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool,
 	for name, v := range supplied {
 		out[name] = marshalEvidence(name, v, nil)
 	}
+	var todo []Collector
+	for _, c := range e.collectors {
+		if name := c.Name(); needed[name] && out[name] == nil && c.Applies(s) {
+			todo = append(todo, c)
+		}
+	}
+	if len(todo) == 0 {
+		return out
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, c := range e.collectors {
+	for _, c := range todo {
 		name := c.Name()
-		if !needed[name] || out[name] != nil || !c.Applies(s) {
-			continue
-		}
 		wg.Add(1)
 		go func(c Collector, name string) {
 			defer wg.Done()
@@ -480,7 +486,18 @@ func collectOne(ctx context.Context, c Collector, s Subject) (v any, err error) 
 // read; anything unusable becomes an error object so the gate fails closed.
 func marshalEvidence(name string, v any, err error) []byte {
 	if err == nil {
-		b, merr := json.Marshal(v)
+		var b []byte
+		var merr error
+		if raw, ok := v.(json.RawMessage); ok {
+			// Evidence already encoded (an --evidence file): checked, not
+			// re-encoded, and its digest is that of the bytes given.
+			b = bytes.TrimSpace(raw)
+			if !json.Valid(b) {
+				merr = errors.New("invalid JSON")
+			}
+		} else {
+			b, merr = json.Marshal(v)
+		}
 		switch {
 		case merr != nil:
 			err = fmt.Errorf("evidence %s does not marshal to JSON: %v", name, merr)

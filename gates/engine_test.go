@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -345,4 +346,28 @@ func TestPolicySources(t *testing.T) {
 			t.Fatal("policy digest did not change when a policy was added")
 		}
 	})
+}
+
+func TestEncodedEvidence(t *testing.T) {
+	e := newTestEngine(t)
+	tests := []struct {
+		name string
+		raw  string
+		want string // rule of the first violation
+	}{
+		{"judged like decoded evidence", ` {"bad": ["x"]} `, "bad_item"},
+		{"invalid JSON fails closed", `{"bad": [`, "evidence_error"},
+		{"not an object fails closed", `["x"]`, "evidence_error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.Decide(context.Background(), Request{Subject: model("m"), Evidence: map[string]any{"demo": json.RawMessage(tt.raw)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allowed || d.Violations[0].Rule != tt.want {
+				t.Fatalf("violations %+v, want %s", d.Violations, tt.want)
+			}
+		})
+	}
 }

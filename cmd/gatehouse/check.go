@@ -193,7 +193,12 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		if err != nil {
 			return undecided(err)
 		}
-		supplied[name] = v
+		// Encoded once here, not again for every subject it is given to.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return undecided(fmt.Errorf("--evidence %s: %w", spec, err))
+		}
+		supplied[name] = json.RawMessage(b)
 	}
 
 	opts := []gates.Option{gates.WithConfig(cfg), gates.WithCollectors(collectors...), gates.WithCollectTimeout(o.timeout)}
