@@ -2,13 +2,6 @@ package attest
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -16,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
 )
 
-const testPassword = "correct horse battery staple"
+const testPassword = testkeys.Password
 
 type keyPair struct {
 	priv, pub []byte // PEM
@@ -30,41 +24,8 @@ type keyPair struct {
 // PEM, or cosign's encrypted key pair.
 func genKey(t testing.TB, kind string) keyPair {
 	t.Helper()
-	if kind == "cosign-encrypted" {
-		kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(testPassword), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return keyPair{kb.PrivateBytes, kb.PublicBytes}
-	}
-	var priv crypto.Signer
-	var err error
-	switch kind {
-	case "ecdsa-p256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ecdsa-p224":
-		priv, err = ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
-	case "ed25519":
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	case "rsa-2048":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "rsa-1024":
-		priv, err = rsa.GenerateKey(rand.Reader, 1024)
-	default:
-		t.Fatalf("kind %s", kind)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyPair{pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})}
+	k := testkeys.New(t, kind)
+	return keyPair{k.PrivPEM, k.PubPEM}
 }
 
 func writeTemp(t testing.TB, name string, data []byte) string {

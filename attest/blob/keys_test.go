@@ -1,20 +1,12 @@
 package blob
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -27,7 +19,7 @@ type testKey struct {
 	verifier signature.Verifier
 }
 
-const testPassword = "correct horse battery staple"
+const testPassword = testkeys.Password
 
 // keyTypes are the key kinds users sign with.
 var keyTypes = []string{"ecdsa-p256", "ed25519", "rsa-2048", "cosign-encrypted"}
@@ -39,40 +31,8 @@ func newKey(t interface {
 	t.Helper()
 	dir := t.TempDir()
 	k := testKey{name: kind, privPath: filepath.Join(dir, kind+".key"), pubPath: filepath.Join(dir, kind+".pub")}
-	var privPEM, pubPEM []byte
-	if kind == "cosign-encrypted" {
-		kb, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte(testPassword), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		privPEM, pubPEM = kb.PrivateBytes, kb.PublicBytes
-	} else {
-		var priv crypto.Signer
-		var err error
-		switch kind {
-		case "ecdsa-p256":
-			priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		case "ed25519":
-			_, priv, err = ed25519.GenerateKey(rand.Reader)
-		case "rsa-2048":
-			priv, err = rsa.GenerateKey(rand.Reader, 2048)
-		default:
-			t.Fatalf("unknown key kind %s", kind)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		der, err := x509.MarshalPKCS8PrivateKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pubDER, err := x509.MarshalPKIXPublicKey(priv.Public())
-		if err != nil {
-			t.Fatal(err)
-		}
-		privPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		pubPEM = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	}
+	pair := testkeys.New(t, kind)
+	privPEM, pubPEM := pair.PrivPEM, pair.PubPEM
 	if err := os.WriteFile(k.privPath, privPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -33,6 +28,8 @@ import (
 	sigdsse "github.com/sigstore/sigstore/pkg/signature/dsse"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
 )
 
 // testKey is a signing key with its PEM public key.
@@ -44,21 +41,11 @@ type testKey struct {
 
 func newTestKey(t testing.TB, alg string) testKey {
 	t.Helper()
-	var priv crypto.PrivateKey
-	var err error
-	switch alg {
-	case "ecdsa-p256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "ed25519":
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	case "rsa":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	default:
-		t.Fatalf("unknown key algorithm %s", alg)
+	kind := alg
+	if alg == "rsa" {
+		kind = "rsa-2048"
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv := testkeys.New(t, kind).Signer
 	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
