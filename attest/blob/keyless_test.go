@@ -2,7 +2,6 @@ package blob
 
 import (
 	"context"
-	"crypto"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testsigstore"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -43,28 +43,7 @@ func newVirtualSigstore(t testing.TB) *virtualSigstore {
 // trusted_root.json file, as users supply it.
 func (v *virtualSigstore) trustedRoot(t testing.TB) root.TrustedMaterial {
 	t.Helper()
-	fix := func(in map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
-		out := map[string]*root.TransparencyLog{}
-		for id, l := range in {
-			cp := *l
-			cp.ID, _ = hex.DecodeString(id)
-			if cp.SignatureHashFunc == 0 {
-				cp.SignatureHashFunc = crypto.SHA256
-			}
-			out[id] = &cp
-		}
-		return out
-	}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, v.vs.FulcioCertificateAuthorities(), fix(v.vs.CTLogs()), v.vs.TimestampingAuthorities(), fix(v.vs.RekorLogs()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := t.TempDir() + "/trusted_root.json"
-	os.WriteFile(p, b, 0o644)
+	p := testsigstore.TrustedRootFile(t, v.vs)
 	m, err := LoadTrustedRoot(p)
 	if err != nil {
 		t.Fatal(err)

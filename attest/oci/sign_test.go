@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testsigstore"
 )
 
 // testKey is a signing key with its PEM public key.
@@ -194,33 +195,7 @@ func newFulcio(t testing.TB) *fulcio {
 // trustedRootFile writes the virtual Sigstore's trusted_root.json.
 func (f *fulcio) trustedRootFile(t testing.TB) string {
 	t.Helper()
-	// The virtual logs carry their hex log ID as ID bytes; a trusted root
-	// file stores raw key IDs.
-	fix := func(in map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
-		out := map[string]*root.TransparencyLog{}
-		for id, l := range in {
-			cp := *l
-			cp.ID, _ = hex.DecodeString(id)
-			if cp.SignatureHashFunc == 0 {
-				cp.SignatureHashFunc = crypto.SHA256
-			}
-			out[id] = &cp
-		}
-		return out
-	}
-	rekor := fix(f.vs.RekorLogs())
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, f.vs.FulcioCertificateAuthorities(), fix(f.vs.CTLogs()), f.vs.TimestampingAuthorities(), rekor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := tr.MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := t.TempDir() + "/trusted_root.json"
-	if err := writeFile(p, b); err != nil {
-		t.Fatal(err)
-	}
+	p := testsigstore.TrustedRootFile(t, f.vs)
 	return p
 }
 
