@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,9 +33,12 @@ type Engine struct {
 	waivers    []Waiver
 	now        func() time.Time
 	timeout    time.Duration
+	evalMemory int64
 
 	mu       sync.Mutex
 	prepared map[string]*preparedQuery
+	// configDigests caches ConfigDigest per environment.
+	configDigests map[string]string
 
 	// parsed caches evidence documents as Rego values by content digest:
 	// the same evidence (one --evidence file for many subjects, a webhook
@@ -76,14 +80,15 @@ type preparedQuery struct {
 type Option func(*engineOptions)
 
 type engineOptions struct {
-	cfg            *Config
-	defaultFS      fs.FS
-	noDefaults     bool
-	sources        []string
-	collectors     []Collector
-	waivers        []Waiver
-	now            func() time.Time
-	collectTimeout time.Duration
+	cfg        *Config
+	defaultFS  fs.FS
+	noDefaults bool
+	sources    []string
+	collectors []Collector
+	waivers    []Waiver
+	now        func() time.Time
+	timeout    time.Duration
+	evalMemory int64
 }
 
 // WithConfig sets the configuration (environments, gates, params).
@@ -115,16 +120,31 @@ func WithWaivers(ws []Waiver) Option {
 // WithClock sets the clock (tests, replays).
 func WithClock(now func() time.Time) Option { return func(o *engineOptions) { o.now = now } }
 
-// WithCollectTimeout bounds all collectors of one decision together.
-func WithCollectTimeout(d time.Duration) Option {
-	return func(o *engineOptions) { o.collectTimeout = d }
+// WithTimeout bounds one decision: its collectors together and the policy
+// evaluation run under this one deadline (default 5 minutes).
+func WithTimeout(d time.Duration) Option {
+	return func(o *engineOptions) { o.timeout = d }
+}
+
+// WithEvalMemoryLimit bounds how far the Go heap may grow while the policy
+// is evaluated (default 1 GiB; <= 0 means the default). A policy past it is
+// cancelled: no decision, which denies. The bound is process-wide, so a
+// server deciding concurrently should leave room for that.
+func WithEvalMemoryLimit(bytes int64) Option {
+	return func(o *engineOptions) { o.evalMemory = bytes }
 }
 
 // New compiles the policies and returns a ready engine.
 func New(opts ...Option) (*Engine, error) {
-	o := engineOptions{now: time.Now, collectTimeout: 5 * time.Minute}
+	o := engineOptions{now: time.Now, timeout: 5 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("%w: the decision timeout must be positive, got %s", ErrUndecided, o.timeout)
+	}
+	if o.evalMemory <= 0 {
+		o.evalMemory = defaultEvalMemory
 	}
 	if o.cfg == nil {
 		return nil, fmt.Errorf("%w: no configuration given", ErrUndecided)
@@ -159,14 +179,16 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
 	}
 	return &Engine{
-		cfg:        o.cfg,
-		policies:   bs,
-		collectors: o.collectors,
-		waivers:    o.waivers,
-		now:        o.now,
-		timeout:    o.collectTimeout,
-		prepared:   map[string]*preparedQuery{},
-		parsed:     map[string]ast.Value{},
+		cfg:           o.cfg,
+		policies:      bs,
+		collectors:    o.collectors,
+		waivers:       o.waivers,
+		now:           o.now,
+		timeout:       o.timeout,
+		evalMemory:    o.evalMemory,
+		prepared:      map[string]*preparedQuery{},
+		configDigests: map[string]string{},
+		parsed:        map[string]ast.Value{},
 	}, nil
 }
 
@@ -278,7 +300,9 @@ func (e *Engine) preparedFor(ctx context.Context, env string, gates []string) (*
 }
 
 // Decide collects what evidence is missing, evaluates the gates and
-// applies waivers. An error means no decision: callers must deny.
+// applies waivers, all under the engine's timeout. An error means no
+// decision (bad configuration, a policy error, an interrupted or timed-out
+// run): callers must deny and say "not decided".
 func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	env, gates, err := e.GatesFor(req)
 	if err != nil {
@@ -288,7 +312,20 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	evidence := e.collect(ctx, req.Subject, e.evidenceKeys(gates), req.Evidence)
+	ctx, cancel := context.WithTimeoutCause(ctx, e.timeout, fmt.Errorf("the decision took longer than its timeout of %s", e.timeout))
+	defer cancel()
+
+	supplied, mismatched := bindEvidence(req.Subject, req.Evidence)
+	evidence, undecided := e.collect(ctx, req.Subject, e.evidenceKeys(gates), supplied)
+	if err := context.Cause(ctx); err != nil {
+		// Past the deadline (or interrupted) nothing more can be decided;
+		// say which evidence was still being collected.
+		why := interrupted(err)
+		if len(undecided) > 0 {
+			why += " (" + strings.Join(undecided, "; ") + ")"
+		}
+		return nil, fmt.Errorf("%w: %s: %s", ErrUndecided, req.Subject, why)
+	}
 	now := e.now().UTC()
 
 	evAST := ast.NewObject()
@@ -320,12 +357,9 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 		ast.Item(ast.StringTerm("evidence"), ast.NewTerm(evAST)),
 		ast.Item(ast.StringTerm("context"), ast.NewTerm(ctxDoc)),
 	)
-	rs, err := pq.query.Eval(ctx, rego.EvalParsedInput(input))
+	rs, err := e.eval(ctx, pq, input)
 	if err != nil {
-		return nil, fmt.Errorf("%w: evaluate gates: %v", ErrUndecided, err)
-	}
-	if len(rs) != 1 {
-		return nil, fmt.Errorf("%w: evaluate gates: the policy gave %d results, want 1", ErrUndecided, len(rs))
+		return nil, err
 	}
 	var violations, warnings []Finding
 	for i, g := range gates {
@@ -340,20 +374,108 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 		violations = append(violations, d...)
 		warnings = append(warnings, w...)
 	}
+	// Evidence about another subject is a violation of every gate that
+	// would have read it; it never reached the gates.
+	for _, m := range mismatched {
+		for _, g := range gates {
+			if slices.Contains(e.policies.gates[g].Evidence, m.name) {
+				violations = append(violations, m.finding(g))
+			}
+		}
+	}
 	kept, waived, expired := applyWaivers(req.Subject, violations, e.waivers, now)
+	required, _ := e.requiredGates(env, req.Subject.Kind)
 	return &Decision{
 		Subject:         req.Subject,
 		Environment:     env,
-		Allowed:         len(kept) == 0,
+		Allowed:         len(kept) == 0 && len(undecided) == 0,
 		Gates:           gates,
+		RequiredGates:   required,
+		Partial:         !covers(gates, required),
+		Undecided:       undecided,
 		Violations:      nonNil(kept),
 		Warnings:        nonNil(warnings),
 		Waived:          waived,
 		ExpiredWaivers:  expired,
 		PolicyDigest:    e.policies.digest,
+		ConfigDigest:    e.ConfigDigest(env),
 		EvidenceDigests: digests,
 		Time:            now,
 	}, nil
+}
+
+// interrupted words a cancelled or timed-out context for the user.
+func interrupted(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "interrupted before a decision was reached"
+	}
+	return err.Error()
+}
+
+// eval runs the prepared query under ctx and the memory bound.
+func (e *Engine) eval(ctx context.Context, pq *preparedQuery, input ast.Value) (rego.ResultSet, error) {
+	ctx, stop := watchMemory(ctx, e.evalMemory)
+	defer stop()
+	rs, err := pq.query.Eval(ctx, rego.EvalParsedInput(input))
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, fmt.Errorf("%w: evaluate gates: %v", ErrUndecided, interrupted(cause))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: evaluate gates: %v", ErrUndecided, err)
+	}
+	if len(rs) != 1 {
+		return nil, fmt.Errorf("%w: evaluate gates: the policy gave %d results, want 1", ErrUndecided, len(rs))
+	}
+	return rs, nil
+}
+
+// requiredGates are the gates env requires for kind, sorted.
+func (e *Engine) requiredGates(env string, kind Kind) ([]string, error) {
+	_, envCfg, err := e.cfg.Environment(env)
+	if err != nil {
+		return nil, err
+	}
+	req := slices.Clone(envCfg.Gates[kind])
+	sort.Strings(req)
+	return dedupe(req), nil
+}
+
+// covers reports whether ran includes every gate of required.
+func covers(ran, required []string) bool {
+	for _, g := range required {
+		if !slices.Contains(ran, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// ConfigDigest is the sha256 of what configures verdicts in env: the gates
+// required per kind, the merged gate parameters and the waivers.
+func (e *Engine) ConfigDigest(env string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if d, ok := e.configDigests[env]; ok {
+		return d
+	}
+	name, envCfg, err := e.cfg.Environment(env)
+	if err != nil {
+		return ""
+	}
+	doc := map[string]any{
+		"environment": name,
+		"gates":       envCfg.Gates,
+		"params":      e.cfg.Data(name),
+		"waivers":     e.waivers,
+	}
+	// encoding/json sorts map keys: the same configuration, the same bytes.
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return ""
+	}
+	d := hashBytes(b)
+	e.configDigests[env] = d
+	return d
 }
 
 func nonNil(f []Finding) []Finding {
@@ -419,10 +541,11 @@ func (e *Engine) evidenceKeys(gates []string) map[string]bool {
 	return keys
 }
 
-// collect runs, concurrently under one deadline, every collector whose
+// collect runs, concurrently under ctx's deadline, every collector whose
 // evidence a gate reads and that was not supplied; it returns each piece
-// of evidence as JSON. A failed or timed-out collector yields {"error"}.
-func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool, supplied map[string]any) map[string][]byte {
+// of evidence as JSON. A failed or timed-out collector yields {"error"} and
+// a reason the decision cannot be reached.
+func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool, supplied map[string]any) (map[string][]byte, []string) {
 	out := make(map[string][]byte, len(needed))
 	for name, v := range supplied {
 		out[name] = marshalEvidence(name, v, nil)
@@ -434,12 +557,11 @@ func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool,
 		}
 	}
 	if len(todo) == 0 {
-		return out
+		return out, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var undecided []string
 	for _, c := range todo {
 		name := c.Name()
 		wg.Add(1)
@@ -449,11 +571,15 @@ func (e *Engine) collect(ctx context.Context, s Subject, needed map[string]bool,
 			b := marshalEvidence(name, v, err)
 			mu.Lock()
 			out[name] = b
+			if err != nil {
+				undecided = append(undecided, fmt.Sprintf("%s evidence could not be collected: %v", name, err))
+			}
 			mu.Unlock()
 		}(c, name)
 	}
 	wg.Wait()
-	return out
+	sort.Strings(undecided)
+	return out, undecided
 }
 
 // collectOne runs one collector, returning when it does or when the
@@ -478,7 +604,7 @@ func collectOne(ctx context.Context, c Collector, s Subject) (v any, err error) 
 	case r := <-done:
 		return r.v, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("collector %s: %w", c.Name(), ctx.Err())
+		return nil, fmt.Errorf("collector %s: %w", c.Name(), context.Cause(ctx))
 	}
 }
 

@@ -191,13 +191,12 @@ func TestCollectors(t *testing.T) {
 	}{
 		{"collected evidence is judged", good, "item y is bad"},
 		{"error recorded as evidence", failing, "registry down"},
-		{"timeout recorded, not waited for", slow, "deadline exceeded"},
 		{"panic recorded", panicky, "panicked: boom"},
 		{"non-object evidence recorded", notObject, "not a JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEngine(t, WithCollectors(tt.c), WithCollectTimeout(200*time.Millisecond))
+			e := newTestEngine(t, WithCollectors(tt.c), WithTimeout(200*time.Millisecond))
 			start := time.Now()
 			d, err := e.Decide(context.Background(), Request{Subject: model("m")})
 			if err != nil {
@@ -211,6 +210,17 @@ func TestCollectors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("timeout: not decided, not waited for", func(t *testing.T) {
+		e := newTestEngine(t, WithCollectors(slow), WithTimeout(200*time.Millisecond))
+		start := time.Now()
+		_, err := e.Decide(context.Background(), Request{Subject: model("m")})
+		if !errors.Is(err, ErrUndecided) || !strings.Contains(err.Error(), "took longer than its timeout of 200ms") || !strings.Contains(err.Error(), "demo evidence") {
+			t.Fatalf("err = %v, want not decided naming the timeout and the collector", err)
+		}
+		if time.Since(start) > 1500*time.Millisecond {
+			t.Errorf("decision waited %v for a collector past its deadline", time.Since(start))
+		}
+	})
 	t.Run("supplied evidence skips the collector", func(t *testing.T) {
 		c := &fakeCollector{name: "demo", kinds: []Kind{KindModel}, fn: func(context.Context) (any, error) { return map[string]any{}, nil }}
 		e := newTestEngine(t, WithCollectors(c))

@@ -1,0 +1,174 @@
+package gates
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Evidence is bound to its subject: a document that names a subject (a
+// top-level "subject" object with "path", "ref" or "digest", or the
+// top-level "path" of model_scan/v1 and "digest" of signatures/v1) only
+// ever counts for that subject. Which subject receives a document that
+// names none is the caller's choice (the CLI binds it explicitly or to the
+// only subject of its kind).
+
+// namedSubject is what an evidence document says it is about.
+type namedSubject struct {
+	Path   string
+	Digest string
+}
+
+func (n namedSubject) String() string {
+	switch {
+	case n.Path != "" && n.Digest != "":
+		return n.Path + " (" + n.Digest + ")"
+	case n.Path != "":
+		return n.Path
+	}
+	return n.Digest
+}
+
+// evidenceHead is the part of an evidence document that names a subject.
+type evidenceHead struct {
+	Subject *struct {
+		Path   string `json:"path"`
+		Ref    string `json:"ref"`
+		Digest string `json:"digest"`
+	} `json:"subject"`
+	Path   string `json:"path"`
+	Digest string `json:"digest"`
+}
+
+// NamedSubject reads which subject an evidence document names, if any.
+// v is a decoded document or its JSON (json.RawMessage).
+func NamedSubject(v any) (path, digest string) {
+	n := namedSubjectOf(v)
+	return n.Path, n.Digest
+}
+
+func namedSubjectOf(v any) namedSubject {
+	var h evidenceHead
+	switch d := v.(type) {
+	case json.RawMessage:
+		_ = json.Unmarshal(d, &h) // not an object: names nothing; the engine reports it as bad evidence
+	case map[string]any:
+		if s, ok := d["subject"].(map[string]any); ok {
+			h.Subject = &struct {
+				Path   string `json:"path"`
+				Ref    string `json:"ref"`
+				Digest string `json:"digest"`
+			}{}
+			h.Subject.Path, _ = s["path"].(string)
+			h.Subject.Ref, _ = s["ref"].(string)
+			h.Subject.Digest, _ = s["digest"].(string)
+		}
+		h.Path, _ = d["path"].(string)
+		h.Digest, _ = d["digest"].(string)
+	default:
+		b, err := json.Marshal(v)
+		if err == nil {
+			_ = json.Unmarshal(b, &h)
+		}
+	}
+	n := namedSubject{Path: h.Path, Digest: h.Digest}
+	if h.Subject != nil {
+		if p := firstNonEmpty(h.Subject.Path, h.Subject.Ref); p != "" {
+			n.Path = p
+		}
+		if h.Subject.Digest != "" {
+			n.Digest = h.Subject.Digest
+		}
+	}
+	return n
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// mismatch is supplied evidence about another subject than the one decided.
+type mismatch struct {
+	name    string
+	about   namedSubject
+	subject Subject
+}
+
+func (m mismatch) finding(gate string) Finding {
+	return Finding{
+		Gate:        gate,
+		Rule:        "evidence_subject",
+		Severity:    SeverityHigh,
+		Message:     fmt.Sprintf("%s evidence is about %s, not %s", m.name, m.about, m.subject),
+		Remediation: "pass evidence produced for this subject, or let gatehouse collect it (drop --evidence " + m.name + ")",
+	}
+}
+
+// bindEvidence keeps the supplied evidence that may count for s and
+// returns the documents that name another subject.
+func bindEvidence(s Subject, supplied map[string]any) (map[string]any, []mismatch) {
+	var bad []mismatch
+	var kept map[string]any
+	for name, v := range supplied {
+		n := namedSubjectOf(v)
+		if n == (namedSubject{}) || MatchesSubject(s, n.Path, n.Digest) {
+			continue
+		}
+		if kept == nil {
+			kept = make(map[string]any, len(supplied))
+			for k, v := range supplied {
+				kept[k] = v
+			}
+		}
+		delete(kept, name)
+		bad = append(bad, mismatch{name: name, about: n, subject: s})
+	}
+	if kept == nil {
+		return supplied, nil
+	}
+	return kept, bad
+}
+
+// MatchesSubject reports whether evidence naming path and/or digest is
+// about s. A named digest must equal the subject's (an unknown subject
+// digest matches nothing); a named path must be the same file as a file
+// subject's (cleaned, absolute, symlinks resolved) or equal an image
+// subject's reference.
+func MatchesSubject(s Subject, path, digest string) bool {
+	if digest != "" && !strings.EqualFold(digest, s.Digest) {
+		return false
+	}
+	if path == "" {
+		return true
+	}
+	if !s.Kind.IsFile() {
+		return path == s.Ref
+	}
+	return SamePath(path, s.Ref)
+}
+
+// SamePath reports whether two local paths name the same file: equal once
+// cleaned, once made absolute, or once symlinks are resolved.
+func SamePath(a, b string) bool {
+	a, b = filepath.Clean(a), filepath.Clean(b)
+	if a == b {
+		return true
+	}
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if aa == ab {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(aa)
+	rb, err2 := filepath.EvalSymlinks(ab)
+	return err1 == nil && err2 == nil && ra == rb
+}

@@ -1,0 +1,63 @@
+package gates
+
+import (
+	"context"
+	"fmt"
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+// defaultEvalMemory bounds heap growth during one policy evaluation.
+const defaultEvalMemory = 1 << 30
+
+// memWatchInterval is how often a running evaluation's heap is sampled.
+// The first sample is taken only after one interval, so the usual
+// sub-millisecond decision starts no goroutine at all.
+const memWatchInterval = 10 * time.Millisecond
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// heapBytes is the live-and-unswept heap now (no stop-the-world).
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// watchMemory returns a context that is cancelled, with a cause naming the
+// bound, once the heap grows more than limit bytes past where it stood at
+// the start. OPA's evaluator stops when its context ends.
+func watchMemory(ctx context.Context, limit int64) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	base := heapBytes()
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	var check func()
+	check = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		if now := heapBytes(); now > base && int64(now-base) > limit {
+			cancel(fmt.Errorf("policy evaluation grew the heap by %d MiB, past its bound of %d MiB", (now-base)>>20, limit>>20))
+			return
+		}
+		t.Reset(memWatchInterval)
+	}
+	mu.Lock()
+	t = time.AfterFunc(memWatchInterval, check)
+	mu.Unlock()
+	return ctx, func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+		cancel(nil)
+	}
+}

@@ -1,0 +1,228 @@
+package gates
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEvidenceBoundToSubject(t *testing.T) {
+	dir := t.TempDir()
+	clean := filepath.Join(dir, "clean")
+	evil := filepath.Join(dir, "evil")
+	for _, p := range []string{clean, evil} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(clean, link); err != nil {
+		t.Fatal(err)
+	}
+	cwd, _ := os.Getwd()
+	relClean, _ := filepath.Rel(cwd, clean)
+	ok := func(subject map[string]any) map[string]any {
+		return map[string]any{"bad": []any{}, "subject": subject}
+	}
+	tests := []struct {
+		name    string
+		subject Subject
+		doc     any
+		want    string // verdict
+		msg     string
+	}{
+		{"same path", Subject{Kind: KindModel, Ref: clean}, ok(map[string]any{"path": clean}), VerdictAllowed, ""},
+		{"relative and absolute", Subject{Kind: KindModel, Ref: clean}, ok(map[string]any{"path": relClean}), VerdictAllowed, ""},
+		{"dot slash", Subject{Kind: KindModel, Ref: relClean}, ok(map[string]any{"path": "./" + relClean + "/"}), VerdictAllowed, ""},
+		{"through a symlink", Subject{Kind: KindModel, Ref: link}, ok(map[string]any{"path": clean}), VerdictAllowed, ""},
+		{"another model", Subject{Kind: KindModel, Ref: evil}, ok(map[string]any{"path": clean}), VerdictDenied, "demo evidence is about " + clean + ", not model:" + evil},
+		{"top-level path (model_scan/v1)", Subject{Kind: KindModel, Ref: evil}, map[string]any{"bad": []any{}, "path": clean}, VerdictDenied, "is about " + clean},
+		{"raw JSON", Subject{Kind: KindModel, Ref: evil}, json.RawMessage(`{"bad":[],"subject":{"path":"` + clean + `"}}`), VerdictDenied, "is about " + clean},
+		{"digest matches", Subject{Kind: KindImage, Ref: "r@sha256:aa", Digest: "sha256:aa"}, ok(map[string]any{"digest": "sha256:AA"}), VerdictAllowed, ""},
+		{"digest differs", Subject{Kind: KindImage, Ref: "r@sha256:aa", Digest: "sha256:aa"}, ok(map[string]any{"digest": "sha256:bb"}), VerdictDenied, "is about sha256:bb"},
+		{"top-level digest (signatures/v1)", Subject{Kind: KindImage, Ref: "r@sha256:aa", Digest: "sha256:aa"}, map[string]any{"bad": []any{}, "digest": "sha256:bb"}, VerdictDenied, "is about sha256:bb"},
+		{"digest named, subject digest unknown", Subject{Kind: KindModel, Ref: clean}, ok(map[string]any{"path": clean, "digest": "sha256:aa"}), VerdictDenied, "is about"},
+		{"path named for an image", Subject{Kind: KindImage, Ref: "r@sha256:aa", Digest: "sha256:aa"}, ok(map[string]any{"path": clean}), VerdictDenied, "is about"},
+		{"names nothing: the caller bound it", Subject{Kind: KindModel, Ref: evil}, map[string]any{"bad": []any{}}, VerdictAllowed, ""},
+	}
+	cfg, err := ParseConfig("t.yaml", []byte("environments:\n  dev:\n    gates:\n      model: [demo]\n      image: [demo]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(WithConfig(cfg), WithoutDefaultPolicies(), WithPolicies("testdata/policies", "../policies/lib.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := e.Decide(context.Background(), Request{Subject: tt.subject, Evidence: map[string]any{"demo": tt.doc}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Verdict(); got != tt.want {
+				t.Fatalf("verdict %q, want %q (violations %+v)", got, tt.want, d.Violations)
+			}
+			if tt.msg != "" && !strings.Contains(messages(d.Violations), tt.msg) {
+				t.Errorf("violations %q do not say %q", messages(d.Violations), tt.msg)
+			}
+		})
+	}
+}
+
+func messages(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Rule + ": " + f.Message + "\n")
+	}
+	return b.String()
+}
+
+func TestPartialRun(t *testing.T) {
+	cfg, err := ParseConfig("t.yaml", []byte("environments:\n  prod:\n    gates:\n      model: [demo, strings]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(WithConfig(cfg), WithoutDefaultPolicies(), WithPolicies("testdata/policies", "../policies/lib.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := map[string]any{"demo": map[string]any{"bad": []any{}}, "strings": map[string]any{}}
+	full, err := e.Decide(context.Background(), Request{Subject: model("m"), Evidence: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := e.Decide(context.Background(), Request{Subject: model("m"), Gates: []string{"demo"}, Evidence: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Partial || !part.Partial {
+		t.Fatalf("partial: full run %v, --gate demo run %v", full.Partial, part.Partial)
+	}
+	if strings.Join(part.RequiredGates, ",") != "demo,strings" || strings.Join(part.Gates, ",") != "demo" {
+		t.Errorf("required %v, ran %v", part.RequiredGates, part.Gates)
+	}
+	// Both runs are under the same policy and configuration: only the gate
+	// set tells them apart, so the decision must carry it.
+	if part.PolicyDigest != full.PolicyDigest || part.ConfigDigest != full.ConfigDigest || part.ConfigDigest == "" {
+		t.Errorf("digests differ or are empty: %s %s / %s %s", part.PolicyDigest, part.ConfigDigest, full.PolicyDigest, full.ConfigDigest)
+	}
+}
+
+func TestConfigDigest(t *testing.T) {
+	e := newTestEngine(t)
+	dev, prod := e.ConfigDigest("dev"), e.ConfigDigest("prod")
+	if !strings.HasPrefix(dev, "sha256:") || dev == prod {
+		t.Fatalf("dev %q, prod %q: want distinct digests (params differ)", dev, prod)
+	}
+	if again := newTestEngine(t).ConfigDigest("dev"); again != dev {
+		t.Errorf("same configuration, digests %s and %s", dev, again)
+	}
+	waived := newTestEngine(t, WithWaivers([]Waiver{{Subject: "m", Gate: "demo", Reason: "r", Approver: "a", Expires: fixedNow.Add(time.Hour)}}))
+	if waived.ConfigDigest("dev") == dev {
+		t.Error("waivers do not change the configuration digest")
+	}
+}
+
+func TestUndecidedIsNotDenied(t *testing.T) {
+	down := &fakeCollector{name: "demo", kinds: []Kind{KindModel}, fn: func(context.Context) (any, error) { return nil, errors.New("connection refused") }}
+	e := newTestEngine(t, WithCollectors(down))
+	d, err := e.Decide(context.Background(), Request{Subject: model("m")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allowed || d.Verdict() != VerdictNotDecided || len(d.Undecided) != 1 || !strings.Contains(d.Undecided[0], "connection refused") {
+		t.Fatalf("allowed %v verdict %q undecided %q", d.Allowed, d.Verdict(), d.Undecided)
+	}
+	// A denial on evidence that could be read beats "not decided".
+	bad := &fakeCollector{name: "extra", kinds: []Kind{KindModel}, fn: func(context.Context) (any, error) { return nil, errors.New("timeout") }}
+	e = newTestEngine(t, WithCollectors(bad))
+	d, err = e.Decide(context.Background(), Request{Subject: model("m"), Evidence: map[string]any{"demo": map[string]any{"bad": []any{"x"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Verdict() != VerdictDenied || len(d.Undecided) != 1 {
+		t.Fatalf("verdict %q undecided %q, want denied with the reason kept", d.Verdict(), d.Undecided)
+	}
+}
+
+// writePolicy writes one gate into a fresh folder.
+func writePolicy(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "slow.rego"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func slowEngine(t *testing.T, src string, opts ...Option) *Engine {
+	t.Helper()
+	cfg, err := ParseConfig("t.yaml", []byte("environments:\n  dev:\n    gates:\n      model: [slow]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(append([]Option{WithConfig(cfg), WithoutDefaultPolicies(), WithPolicies(writePolicy(t, src))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEvaluationBounded(t *testing.T) {
+	quadratic := `package gatehouse.gates.slow
+deny contains "pair" if {
+	some i in numbers.range(1, 30000)
+	some j in numbers.range(1, 30000)
+	i + j == -1
+}
+`
+	huge := `package gatehouse.gates.slow
+deny contains msg if {
+	xs := [sprintf("%d-padding-padding-padding", [i]) | some i in numbers.range(1, 50000000)]
+	msg := sprintf("%d", [count(xs)])
+}
+`
+	ev := map[string]any{"slow": map[string]any{}}
+	tests := []struct {
+		name string
+		e    *Engine
+		ctx  func() (context.Context, context.CancelFunc)
+		want string
+	}{
+		{"deadline", slowEngine(t, quadratic, WithTimeout(300*time.Millisecond)), nil, "took longer than its timeout of 300ms"},
+		{"interrupt", slowEngine(t, quadratic), func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, "deadline exceeded"},
+		{"memory", slowEngine(t, huge, WithEvalMemoryLimit(64<<20)), nil, "past its bound of 64 MiB"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.Background(), func() {}
+			if tt.ctx != nil {
+				ctx, cancel = tt.ctx()
+			}
+			defer cancel()
+			start := time.Now()
+			d, err := tt.e.Decide(ctx, Request{Subject: model("m"), Evidence: ev})
+			if !errors.Is(err, ErrUndecided) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("decision %+v, err %v: want not decided saying %q", d, err, tt.want)
+			}
+			if took := time.Since(start); took > 3*time.Second {
+				t.Errorf("took %v to stop", took)
+			}
+		})
+	}
+	t.Run("cancelled before", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := slowEngine(t, quadratic).Decide(ctx, Request{Subject: model("m"), Evidence: ev})
+		if !errors.Is(err, ErrUndecided) || !strings.Contains(err.Error(), "interrupted") {
+			t.Fatalf("err %v, want interrupted", err)
+		}
+	})
+}
