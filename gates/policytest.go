@@ -5,12 +5,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // TestSummary counts the Rego tests of a run.
@@ -33,7 +38,7 @@ func TestPolicyFS(ctx context.Context, w io.Writer, verbose bool, fsys fs.FS) (T
 		if err != nil {
 			return err
 		}
-		m, err := ast.ParseModuleWithOpts(p, string(b), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		m, err := parseModule(policySource{name: p, src: b})
 		if err != nil {
 			return err
 		}
@@ -43,26 +48,148 @@ func TestPolicyFS(ctx context.Context, w io.Writer, verbose bool, fsys fs.FS) (T
 	if err != nil {
 		return TestSummary{}, fmt.Errorf("load policies: %w", err)
 	}
-	return runPolicyTests(ctx, w, verbose, modules)
+	return runPolicyTests(ctx, w, verbose, modules, inmem.New())
 }
 
+// LibPackage is the package of the helpers gates import
+// (`import data.gatehouse.lib`): params, evidence_denials, severity_rank.
+const LibPackage = "gatehouse.lib"
+
 // TestPolicyPaths runs the Rego tests under folders or files, loaded the
-// way `opa test` loads them (data files included).
-func TestPolicyPaths(ctx context.Context, w io.Writer, verbose bool, paths ...string) (TestSummary, error) {
-	modules, _, err := tester.LoadWithRegoVersion(paths, nil, ast.RegoV1)
+// way `opa test` loads them (data files included). When lib is not nil and
+// no loaded module is package gatehouse.lib, lib's gatehouse.lib modules
+// (the embedded policies/lib.rego) are added, so a custom gate written
+// against data.gatehouse.lib is testable on its own. Every file is opened
+// without blocking and read with a size bound: a FIFO is refused, not
+// waited on.
+func TestPolicyPaths(ctx context.Context, w io.Writer, verbose bool, lib fs.FS, paths ...string) (TestSummary, error) {
+	files := &policyFiles{budget: maxPolicyBytes}
+	loaded, err := loader.NewFileLoader().
+		WithFS(files).
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered(paths, nil)
 	if err != nil {
 		return TestSummary{}, fmt.Errorf("load policies %s: %w", strings.Join(paths, ", "), err)
 	}
-	return runPolicyTests(ctx, w, verbose, modules)
+	modules := make(map[string]*ast.Module, len(loaded.Modules)+1)
+	for _, m := range loaded.Modules {
+		modules[m.Name] = m.Parsed
+	}
+	if lib != nil && !definesPackage(modules, LibPackage) {
+		srcs, err := libSources(lib, "embedded")
+		if err != nil {
+			return TestSummary{}, fmt.Errorf("load the embedded %s: %w", LibPackage, err)
+		}
+		for _, s := range srcs {
+			m, err := parseModule(s)
+			if err != nil {
+				return TestSummary{}, err
+			}
+			modules[s.name] = m
+		}
+	}
+	return runPolicyTests(ctx, w, verbose, modules, inmem.NewFromObject(loaded.Documents))
 }
 
-func runPolicyTests(ctx context.Context, w io.Writer, verbose bool, modules map[string]*ast.Module) (TestSummary, error) {
+// definesPackage reports whether a module of modules is package pkg.
+func definesPackage(modules map[string]*ast.Module, pkg string) bool {
+	for _, m := range modules {
+		if packageOf(m) == pkg {
+			return true
+		}
+	}
+	return false
+}
+
+func packageOf(m *ast.Module) string {
+	return strings.TrimPrefix(m.Package.Path.String(), "data.")
+}
+
+func parseModule(s policySource) (*ast.Module, error) {
+	m, err := ast.ParseModuleWithOpts(s.name, string(s.src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+	if err != nil {
+		return nil, fmt.Errorf("parse policy: %w", err)
+	}
+	return m, nil
+}
+
+// libSources reads the non-test modules of fsys that are package
+// gatehouse.lib (of policies.FS: lib.rego only, none of the gates), named
+// prefix/<file>.
+func libSources(fsys fs.FS, prefix string) ([]policySource, error) {
+	all, err := readFSPolicies(fsys, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []policySource
+	for _, s := range all {
+		m, err := parseModule(s)
+		if err != nil {
+			return nil, err
+		}
+		if packageOf(m) == LibPackage {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no module of package %s", LibPackage)
+	}
+	return out, nil
+}
+
+// withLib returns srcs plus the gatehouse.lib modules of lib when no
+// source in srcs is package gatehouse.lib itself (a folder that brings its
+// own lib.rego, such as the repository's policies/, keeps its own: adding
+// a second copy would define every helper twice).
+func withLib(srcs []policySource, lib fs.FS) ([]policySource, error) {
+	for _, s := range srcs {
+		m, err := parseModule(s)
+		if err != nil {
+			return nil, err
+		}
+		if packageOf(m) == LibPackage {
+			return srcs, nil
+		}
+	}
+	l, err := libSources(lib, "policies")
+	if err != nil {
+		return nil, fmt.Errorf("embedded %s: %w", LibPackage, err)
+	}
+	return append(srcs, l...), nil
+}
+
+// policyFiles is the file system OPA's loader reads test sources through:
+// names are operating-system paths, as the user gave them (the loader only
+// calls Stat, ReadDir and ReadFile, which take them as they are). Files are
+// opened without blocking, only regular files are read, and all of them
+// together are bounded by budget bytes.
+type policyFiles struct {
+	budget int64
+}
+
+func (p *policyFiles) Open(name string) (fs.File, error) { return readlimit.Open(name) }
+
+func (p *policyFiles) Stat(name string) (fs.FileInfo, error) { return os.Stat(name) }
+
+func (p *policyFiles) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+
+func (p *policyFiles) ReadFile(name string) ([]byte, error) {
+	b, err := readlimit.File(name, p.budget)
+	if err != nil {
+		return nil, err
+	}
+	p.budget -= int64(len(b))
+	return b, nil
+}
+
+func runPolicyTests(ctx context.Context, w io.Writer, verbose bool, modules map[string]*ast.Module, store storage.Store) (TestSummary, error) {
 	if len(modules) == 0 {
 		return TestSummary{}, fmt.Errorf("no .rego files to test")
 	}
 	ch, err := tester.NewRunner().
 		SetCompiler(ast.NewCompiler().WithEnablePrintStatements(true)).
-		SetStore(inmem.New()).
+		SetStore(store).
 		SetDefaultRegoVersion(ast.RegoV1).
 		CapturePrintOutput(true).
 		Run(ctx, modules)

@@ -15,13 +15,23 @@ func init() {
 	testCmd := &cobra.Command{
 		Use:   "test [DIR|FILE...]",
 		Short: "Run Rego tests with OPA's tester (the embedded default bundle when no path is given)",
+		Long: `test runs the test_ rules of the given folders and files with OPA's own
+tester, loading them as ` + "`opa test`" + ` does (data files included). With no path
+it tests the embedded default bundle.
+
+A custom gate may import data.gatehouse.lib (lib.params, lib.evidence_denials):
+the embedded library is loaded for it unless the given files define package
+gatehouse.lib themselves. None of the default gates is loaded.
+
+Exit codes: 0 all tests passed, 1 a test failed or errored (or none ran),
+2 the policies could not be loaded.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sum gates.TestSummary
 			var err error
 			if len(args) == 0 {
 				sum, err = gates.TestPolicyFS(cmd.Context(), cmd.OutOrStdout(), verbose, policies.FS)
 			} else {
-				sum, err = gates.TestPolicyPaths(cmd.Context(), cmd.OutOrStdout(), verbose, args...)
+				sum, err = gates.TestPolicyPaths(cmd.Context(), cmd.OutOrStdout(), verbose, policies.FS, args...)
 			}
 			if err != nil {
 				return undecided(err)
