@@ -52,6 +52,7 @@ func FuzzDSSE(f *testing.F) {
 func FuzzStatement(f *testing.F) {
 	seeds(f)
 	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"` + hexA + `"}}],"predicateType":"https://slsa.dev/verification_summary/v1","predicate":{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","verifiedLevels":[]}}`))
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"a","digest":{"sha256":"` + hexA + `"}}],"predicateType":"https://slsa.dev/verification_summary/v1","predicate":{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","verifiedLevels":["GATEHOUSE_PROD"],"gatehouse":{"environment":"prod","gates":["license","sonarqube"],"requiredGates":["license"],"configDigest":{"sha256":"` + hexA + `"}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := ParseStatementLimits(data, Limits{MaxBytes: 1 << 20})
 		if err != nil {
@@ -73,6 +74,8 @@ func FuzzStatement(f *testing.F) {
 		}
 		if v, err := ParseVSAPredicate(st.Predicate); err == nil && (v.Verifier.ID == "" || len(v.Policy.Digest) == 0) {
 			t.Fatalf("VSA without verifier or policy digest accepted: %s", st.Predicate)
+		} else if err == nil && v.Gatehouse != nil && (v.Gatehouse.Environment == "" || len(v.Gatehouse.Gates) == 0 || len(v.Gatehouse.ConfigDigest) == 0) {
+			t.Fatalf("gatehouse extension without environment, gates or configuration digest accepted: %s", st.Predicate)
 		}
 	})
 }

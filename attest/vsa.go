@@ -33,7 +33,35 @@ type VSAPredicate struct {
 	VerifiedLevels     []string         `json:"verifiedLevels"`
 	DependencyLevels   map[string]int64 `json:"dependencyLevels,omitempty"`
 	SLSAVersion        string           `json:"slsaVersion,omitempty"`
+	// Gatehouse is gatehouse's extension: what exactly was judged. VSAs of
+	// other verifiers (and of gatehouse before it) have none.
+	Gatehouse *VSAGatehouse `json:"gatehouse,omitempty"`
 }
+
+// VSAGatehouse is the predicate extension "gatehouse" of the VSAs gatehouse
+// issues. SLSA VSA v1 names the policy but not which of its gates ran nor
+// the configuration they ran under; without them a run narrowed to one
+// gate would read like a full one. The predicate stays plain JSON: cosign
+// verify-attestation --type https://slsa.dev/verification_summary/v1
+// accepts it as is.
+type VSAGatehouse struct {
+	// Environment the decision was made for ("prod"); verifiedLevels has
+	// its level, EnvironmentLevel(Environment).
+	Environment string `json:"environment"`
+	// Gates are the gates evaluated, sorted; never empty.
+	Gates []string `json:"gates"`
+	// RequiredGates are the gates the environment required for the
+	// subject's kind, sorted; Gates cover them.
+	RequiredGates []string `json:"requiredGates"`
+	// ConfigDigest is the digest of the environment's configuration (its
+	// required gates, the gates' parameters and the waivers in force), a
+	// digest set like policy.digest: {"sha256": "<hex>"}.
+	ConfigDigest map[string]string `json:"configDigest"`
+}
+
+// EnvironmentLevel is the verifiedLevels entry of a decision made for env:
+// GATEHOUSE_<ENV>.
+func EnvironmentLevel(env string) string { return "GATEHOUSE_" + strings.ToUpper(env) }
 
 // VSAVerifier identifies who verified.
 type VSAVerifier struct {
@@ -68,6 +96,73 @@ type VSAOptions struct {
 	SLSAVersion string
 	// TimeVerified defaults to now (UTC, whole seconds).
 	TimeVerified time.Time
+
+	// What was judged, written as the "gatehouse" extension. Leave all
+	// four empty for a VSA without it; set any and all are required:
+	// Environment, Gates (at least one) and ConfigDigest ("sha256:<hex>").
+	// A PASSED VSA needs Gates to cover RequiredGates (ErrPartial).
+	// VerifiedLevels defaults to [EnvironmentLevel(Environment)].
+	Environment   string
+	Gates         []string
+	RequiredGates []string
+	ConfigDigest  string
+}
+
+// ErrPartial is returned when asked to attest a run that did not evaluate
+// every gate its environment requires.
+var ErrPartial = errors.New("a partial run is not attested")
+
+// gatehouseExtension builds the extension of o, or nil when o sets none
+// of its fields.
+func gatehouseExtension(o VSAOptions) (*VSAGatehouse, error) {
+	if o.Environment == "" && len(o.Gates) == 0 && len(o.RequiredGates) == 0 && o.ConfigDigest == "" {
+		return nil, nil
+	}
+	switch {
+	case o.Environment == "":
+		return nil, errors.New("new VSA: Environment is empty (the gates and configuration are given: say which environment they judged for)")
+	case len(o.Gates) == 0:
+		return nil, errors.New("new VSA: Gates is empty: a VSA of a run that evaluated no gate says nothing")
+	}
+	for _, list := range [][]string{o.Gates, o.RequiredGates} {
+		for _, g := range list {
+			if g == "" {
+				return nil, errors.New("new VSA: a gate name is empty")
+			}
+		}
+	}
+	calg, ch, err := SplitDigest(o.ConfigDigest)
+	if err != nil {
+		return nil, fmt.Errorf("new VSA: configuration %w", err)
+	}
+	x := &VSAGatehouse{
+		Environment:   o.Environment,
+		Gates:         sortedSet(o.Gates),
+		RequiredGates: sortedSet(o.RequiredGates),
+		ConfigDigest:  map[string]string{calg: ch},
+	}
+	if missing := missingGates(x.Gates, x.RequiredGates); o.Passed && len(missing) > 0 {
+		return nil, fmt.Errorf("new VSA: the run skipped required gates %v: %w", missing, ErrPartial)
+	}
+	return x, nil
+}
+
+// sortedSet is list sorted, without duplicates, never nil.
+func sortedSet(list []string) []string {
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return append([]string{}, slices.Compact(out)...)
+}
+
+// missingGates lists the gates of required that are not in ran.
+func missingGates(ran, required []string) []string {
+	var missing []string
+	for _, g := range required {
+		if !slices.Contains(ran, g) && !slices.Contains(missing, g) {
+			missing = append(missing, g)
+		}
+	}
+	return missing
 }
 
 // NewVSA builds the in-toto v1 statement of a VSA: subject = SubjectName
@@ -84,6 +179,10 @@ func NewVSA(o VSAOptions) (*Statement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new VSA: policy %w", err)
 	}
+	ext, err := gatehouseExtension(o)
+	if err != nil {
+		return nil, err
+	}
 	p := VSAPredicate{
 		Verifier:           VSAVerifier{ID: o.VerifierID, Version: o.VerifierVersion},
 		TimeVerified:       o.TimeVerified,
@@ -94,6 +193,7 @@ func NewVSA(o VSAOptions) (*Statement, error) {
 		VerifiedLevels:     o.VerifiedLevels,
 		DependencyLevels:   o.DependencyLevels,
 		SLSAVersion:        o.SLSAVersion,
+		Gatehouse:          ext,
 	}
 	if o.Passed {
 		p.VerificationResult = VSAPassed
@@ -107,6 +207,9 @@ func NewVSA(o VSAOptions) (*Statement, error) {
 	p.TimeVerified = p.TimeVerified.UTC().Truncate(time.Second)
 	if p.ResourceURI == "" {
 		p.ResourceURI = o.SubjectName
+	}
+	if p.VerifiedLevels == nil && ext != nil {
+		p.VerifiedLevels = []string{EnvironmentLevel(ext.Environment)}
 	}
 	if p.VerifiedLevels == nil {
 		p.VerifiedLevels = []string{}
@@ -147,6 +250,13 @@ var (
 	ErrFuture       = errors.New("VSA from the future")
 	ErrLevel        = errors.New("VSA level not verified")
 	ErrVSAPolicy    = errors.New("invalid VSA policy")
+	// ErrGates: the VSA does not show that the required gates ran (no
+	// gatehouse extension, or a gate set that does not cover them).
+	ErrGates = errors.New("VSA gate set does not cover the required gates")
+	// ErrConfigDigest: the VSA's configuration digest is not accepted.
+	ErrConfigDigest = errors.New("VSA configuration digest not accepted")
+	// ErrEnvironment: the VSA was issued for another environment.
+	ErrEnvironment = errors.New("VSA environment not accepted")
 )
 
 // VSAPolicy is what a VSA must satisfy to be accepted.
@@ -168,6 +278,19 @@ type VSAPolicy struct {
 	ClockSkew time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	// The next three read the VSA's gatehouse extension; a VSA without it
+	// is refused when any of them is set.
+	//
+	// RequiredGates, when set, must all be among the gates the VSA says
+	// ran (ErrGates names the missing ones). Give the gates the
+	// environment requires for the artifact's kind.
+	RequiredGates []string
+	// AcceptedConfigDigests, when set, lists the configuration digests
+	// ("sha256:<hex>") accepted (ErrConfigDigest).
+	AcceptedConfigDigests []string
+	// Environment, when set, must be the VSA's environment (ErrEnvironment).
+	Environment string
 }
 
 // VSAResult is a VSA that verified.
@@ -197,6 +320,9 @@ func VerifyVSA(ctx context.Context, envelope []byte, p VSAPolicy) (*VSAResult, e
 	}
 	if p.MaxAge <= 0 {
 		return nil, fmt.Errorf("%w: MaxAge must be positive", ErrVSAPolicy)
+	}
+	if err := p.validateJudged(); err != nil {
+		return nil, err
 	}
 	env, err := ParseEnvelopeLimits(envelope, VSALimits)
 	if err != nil {
@@ -240,6 +366,9 @@ func VerifyVSA(ctx context.Context, envelope []byte, p VSAPolicy) (*VSAResult, e
 	if p.Level != "" && !slices.Contains(v.VerifiedLevels, p.Level) {
 		return nil, fmt.Errorf("%w: verifiedLevels %v do not include %s", ErrLevel, v.VerifiedLevels, p.Level)
 	}
+	if err := p.checkJudged(v.Gatehouse); err != nil {
+		return nil, err
+	}
 	now := time.Now
 	if p.Now != nil {
 		now = p.Now
@@ -258,8 +387,56 @@ func VerifyVSA(ctx context.Context, envelope []byte, p VSAPolicy) (*VSAResult, e
 	return &VSAResult{Statement: st, VSA: *v, Subject: sub, Verifier: acc.Verifier}, nil
 }
 
+func (p *VSAPolicy) validateJudged() error {
+	for _, g := range p.RequiredGates {
+		if g == "" {
+			return fmt.Errorf("%w: RequiredGates has an empty gate name", ErrVSAPolicy)
+		}
+	}
+	for _, d := range p.AcceptedConfigDigests {
+		if _, _, err := SplitDigest(d); err != nil {
+			return fmt.Errorf("%w: accepted configuration %v", ErrVSAPolicy, err)
+		}
+	}
+	return nil
+}
+
+// checkJudged checks what the VSA says was judged against p. A VSA whose
+// own extension says required gates did not run is refused whatever p
+// requires: it records a partial run.
+func (p *VSAPolicy) checkJudged(x *VSAGatehouse) error {
+	if x == nil {
+		const none = "the VSA has no gatehouse extension, so it does not say which gates ran, for which environment, under which configuration (re-run gatehouse check --attest)"
+		switch {
+		case len(p.RequiredGates) > 0:
+			return fmt.Errorf("%w: required %v: %s", ErrGates, p.RequiredGates, none)
+		case p.Environment != "":
+			return fmt.Errorf("%w: want %s: %s", ErrEnvironment, p.Environment, none)
+		case len(p.AcceptedConfigDigests) > 0:
+			return fmt.Errorf("%w: %s", ErrConfigDigest, none)
+		}
+		return nil
+	}
+	if p.Environment != "" && x.Environment != p.Environment {
+		return fmt.Errorf("%w: the VSA was issued for environment %q, want %q", ErrEnvironment, x.Environment, p.Environment)
+	}
+	if missing := missingGates(x.Gates, x.RequiredGates); len(missing) > 0 {
+		return fmt.Errorf("%w: the VSA records a partial run: required gates %v did not run (gates run: %v)", ErrGates, missing, x.Gates)
+	}
+	if missing := missingGates(x.Gates, p.RequiredGates); len(missing) > 0 {
+		return fmt.Errorf("%w: gates %v did not run (the VSA's gates: %v; re-run gatehouse check --attest without --gate)", ErrGates, missing, x.Gates)
+	}
+	if len(p.AcceptedConfigDigests) > 0 && !policyAccepted(x.ConfigDigest, p.AcceptedConfigDigests) {
+		return fmt.Errorf("%w: configDigest %s is not among the %d accepted (re-run gatehouse check under the current configuration)", ErrConfigDigest, digestString(x.ConfigDigest), len(p.AcceptedConfigDigests))
+	}
+	return nil
+}
+
 // ParseVSAPredicate decodes a VSA predicate, requiring verifier.id,
-// timeVerified, resourceUri, policy.digest and verificationResult.
+// timeVerified, resourceUri, policy.digest and verificationResult, and,
+// when the gatehouse extension is there, its environment, gates (at
+// least one, no empty name) and configDigest. Unknown fields and wrong
+// types, in the extension too, are malformed.
 func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 	const what = "VSA predicate"
 	if err := checkJSON(what, data, VSALimits); err != nil {
@@ -285,8 +462,41 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 	case v.VerificationResult != VSAPassed && v.VerificationResult != VSAFailed:
 		return nil, malformed(what, "field verificationResult is %q, want PASSED or FAILED", v.VerificationResult)
 	}
+	if err := validateExtension(what, v.Gatehouse); err != nil {
+		return nil, err
+	}
 	v.TimeVerified = *w.TimeVerified
 	return &v, nil
+}
+
+func validateExtension(what string, x *VSAGatehouse) error {
+	if x == nil {
+		return nil
+	}
+	switch {
+	case x.Environment == "":
+		return malformed(what, "field gatehouse.environment is missing or empty")
+	case len(x.Gates) == 0:
+		return malformed(what, "field gatehouse.gates is missing or empty")
+	case len(x.ConfigDigest) == 0:
+		return malformed(what, "field gatehouse.configDigest is missing or empty")
+	}
+	for _, f := range []struct {
+		name string
+		list []string
+	}{{"gates", x.Gates}, {"requiredGates", x.RequiredGates}} {
+		for i, g := range f.list {
+			if g == "" {
+				return malformed(what, "field gatehouse.%s[%d] is empty", f.name, i)
+			}
+		}
+	}
+	for alg, h := range x.ConfigDigest {
+		if _, _, err := SplitDigest(alg + ":" + h); err != nil {
+			return malformed(what, "field gatehouse.configDigest: %v", err)
+		}
+	}
+	return nil
 }
 
 func policyAccepted(got map[string]string, accepted []string) bool {
