@@ -7,7 +7,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"os"
+	"math/bits"
 	"path"
 	"regexp"
 	"strconv"
@@ -43,6 +43,19 @@ func (s *scanner) scanZip(r io.ReaderAt, size int64, loc string, depth int) {
 		if a == nil || len(a.Members) == 0 {
 			return
 		}
+	}
+	for _, d := range a.Damaged {
+		s.notVerified(loc, "zip: %s", d)
+	}
+	files := 0
+	for _, m := range a.Members {
+		if !m.IsDir() {
+			files++
+		}
+	}
+	if files == 0 {
+		s.notVerified(loc, "zip holds no files: nothing in it was verified")
+		return
 	}
 	// PyTorch layout: <prefix>/data.pkl with tensor storages under <prefix>/data/.
 	storagePrefixes := map[string]bool{}
@@ -187,47 +200,16 @@ func (s *scanner) spill(rd io.Reader, loc, what string) (io.ReaderAt, int64, fun
 		s.notVerified(loc, "%s not decompressed: the %d-byte decompression limit is used up (zip bomb?)", what, s.lim.MaxDecompressedBytes)
 		return nil, 0, nil, false
 	}
-	lr := &io.LimitedReader{R: rd, N: budget + 1}
-	var buf bytes.Buffer
-	n, err := io.CopyN(&buf, lr, memSpill)
-	if err == io.EOF {
-		err = nil
-	}
-	if err != nil {
+	ra, n, done, over, err := spool(rd, budget, s.opts.TempDir)
+	s.decompressed += n
+	switch {
+	case err != nil:
 		s.notVerified(loc, "%s: decompression failed after %d bytes: %v", what, n, err)
 		return nil, 0, nil, false
-	}
-	if n < memSpill {
-		s.decompressed += n
-		if lr.N <= 0 {
-			return s.overBudget(loc, what)
-		}
-		return bytes.NewReader(buf.Bytes()), n, func() {}, true
-	}
-	f, err := os.CreateTemp(s.opts.TempDir, "gatehouse-model-*")
-	if err != nil {
-		s.notVerified(loc, "%s: no room to decompress: %v", what, err)
-		return nil, 0, nil, false
-	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		cleanup()
-		s.notVerified(loc, "%s: write temporary file: %v", what, err)
-		return nil, 0, nil, false
-	}
-	m, err := io.Copy(f, lr)
-	total := n + m
-	s.decompressed += total
-	if err != nil {
-		cleanup()
-		s.notVerified(loc, "%s: decompression failed after %d bytes: %v", what, total, err)
-		return nil, 0, nil, false
-	}
-	if lr.N <= 0 {
-		cleanup()
+	case over:
 		return s.overBudget(loc, what)
 	}
-	return f, total, cleanup, true
+	return ra, n, done, true
 }
 
 func (s *scanner) overBudget(loc, what string) (io.ReaderAt, int64, func(), bool) {
@@ -380,16 +362,79 @@ func (s *scanner) scanNpy(r io.ReaderAt, size int64, loc string) {
 	} else if end := bytes.Index(descr, []byte("'shape'")); end >= 0 {
 		descr = descr[:end]
 	}
-	if !npyObject.Match(descr) {
-		return // plain numeric data: nothing runs on load
-	}
 	dataOff := start + hlen
+	if !npyObject.Match(descr) {
+		// Plain data: nothing runs on load, but the file must hold what the
+		// header promises, or a loader fails on it.
+		s.checkNpyLength(hdr, descr, size-dataOff, loc)
+		return
+	}
 	res, sum := pickle.Scan(r, dataOff, size, loc, s.lim)
 	if !sum.IsPickle {
 		s.notVerified(loc, "npy object array: the data after the header is not a valid pickle")
 		return
 	}
 	s.add(res)
+}
+
+var (
+	npyShape     = regexp.MustCompile(`['"]shape['"]\s*:\s*\(([^)]*)\)`)
+	npySimpleDty = regexp.MustCompile(`^\s*['"]([<>|=]?)([a-zA-Z])(\d*)(\[[a-zA-Z]+\])?['"]`)
+)
+
+// checkNpyLength compares a plain .npy's data length with shape times item
+// size: shorter is a truncated file (not verified), longer hides bytes a
+// loader never reads (not verified either: they are not what was judged).
+func (s *scanner) checkNpyLength(hdr, descr []byte, have int64, loc string) {
+	m := npyShape.FindSubmatch(hdr)
+	if m == nil {
+		s.notVerified(loc, "npy: header has no 'shape' tuple")
+		return
+	}
+	count := uint64(1)
+	for _, d := range strings.Split(string(m[1]), ",") {
+		d = strings.TrimSpace(d)
+		if d == "" {
+			continue // "(3,)" and "()"
+		}
+		v, err := strconv.ParseUint(d, 10, 63)
+		if err != nil {
+			s.notVerified(loc, "npy: shape dimension %s is not a non-negative integer", strconv.Quote(d))
+			return
+		}
+		hi, lo := bits.Mul64(count, v)
+		if hi != 0 || lo > 1<<62 {
+			s.notVerified(loc, "npy: shape (%s) overflows: no file can hold it", m[1])
+			return
+		}
+		count = lo
+	}
+	dt := npySimpleDty.FindSubmatch(descr)
+	if dt == nil {
+		s.notVerified(loc, "npy: structured dtype %s: its data length is not checked, so the file is not verified", strconv.Quote(string(bytes.TrimSpace(descr))))
+		return
+	}
+	item, err := strconv.ParseUint(string(dt[3]), 10, 32)
+	switch kind := dt[2][0]; {
+	case kind == '?' || kind == 'b' && len(dt[3]) == 0:
+		item, err = 1, nil
+	case kind == 'U':
+		item *= 4 // UCS-4
+	case err != nil:
+		s.notVerified(loc, "npy: dtype %q has no item size", dt[0])
+		return
+	}
+	hi, want := bits.Mul64(count, item)
+	if hi != 0 || want > 1<<62 {
+		s.notVerified(loc, "npy: shape (%s) of %s overflows: no file can hold it", m[1], dt[0])
+		return
+	}
+	switch {
+	case uint64(have) < want:
+		s.notVerified(loc, "npy: shape (%s) of %s needs %d data bytes but the file holds %d: truncated, a loader fails on it", m[1], dt[0], want, have)
+	case uint64(have) > want:
+		s.notVerified(loc, "npy: %d bytes after the array data that np.load never reads: not verified", uint64(have)-want)
+	}
 }
 
 // judgeKerasConfig reads a .keras archive's config.json (bounded by the

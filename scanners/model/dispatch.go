@@ -33,7 +33,16 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 		return fmtUnknown
 	}
 	if size == 0 {
+		// An empty __init__.py or .gitkeep runs nothing; an empty file a
+		// loader would open as a model holds no model to verify.
+		if hasModelExt(name) {
+			s.notVerified(loc, "named like a model file but empty (0 bytes): no model to verify")
+			return fmtUnknown
+		}
 		return fmtEmpty
+	}
+	if _, ok := r.(ctxReaderAt); !ok {
+		r = ctxReaderAt{s.ctx, r}
 	}
 	head := make([]byte, min(size, headSize))
 	if n, err := r.ReadAt(head, 0); n < len(head) {

@@ -40,10 +40,12 @@ func TestCorpus(t *testing.T) {
 		"pytorch_model.bin": benign, "new_pytorch_model.bin": benign,
 		"bad_pytorch.pt": malformed, "not_a_pickle.bin": malformed,
 		"benign_password_protected.zip": malformed,
-		// broken_model.pkl imports builtins.exec before its error: flagged and not verified.
-		"broken_model.pkl": {VerdictNotVerified, true},
-		// 7z cannot be read (not verified); the stored pickle inside is still carved out and flagged.
-		"malicious1.7z":               {VerdictNotVerified, true},
+		// broken_model.pkl imports builtins.exec before its error: flagged
+		// and not verified; the finding decides (found beats not verified).
+		"broken_model.pkl": mal,
+		// 7z cannot be read (not verified); the stored pickle inside is
+		// still carved out and flagged, and the finding decides.
+		"malicious1.7z":               mal,
 		"malicious-invalid-bytes.pkl": mal, "malicious0.pkl": mal, "malicious1.zip": mal,
 		"malicious10.pkl": mal, "malicious11.pkl": mal, "malicious12.pkl": mal, "malicious13a.pkl": mal,
 		"malicious13b.pkl": mal, "malicious14.pkl": mal, "malicious15a.pkl": mal, "malicious15b.pkl": mal,

@@ -16,8 +16,11 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 )
 
@@ -56,16 +59,17 @@ const (
 	VerdictNotVerified = 2 // something could not be read: never clean
 )
 
-// Verdict rates the report against failOn: not verified wins over
-// findings (as ModelScan's exit codes do), findings over clean.
+// Verdict rates the report against failOn: a finding at or above the
+// threshold wins over anything that could not be verified (a payload found
+// is a payload, whatever else went unread), not verified over clean.
 func (r *Report) Verdict(failOn finding.Severity) int {
-	if len(r.NotVerified) > 0 {
-		return VerdictNotVerified
-	}
 	for _, f := range r.Findings {
 		if f.Severity >= failOn {
 			return VerdictFindings
 		}
+	}
+	if len(r.NotVerified) > 0 || !r.Verified {
+		return VerdictNotVerified
 	}
 	return VerdictClean
 }
@@ -82,49 +86,101 @@ func (r *Report) Max() finding.Severity {
 // ErrNotFound is returned when the path to scan does not exist.
 var ErrNotFound = errors.New("path not found")
 
-// Scan scans a file or a folder. The error is for a path that cannot be
-// scanned at all (missing, unreadable root); everything else is in the report.
+// ErrInterrupted wraps the context's error when a scan was cancelled or
+// timed out: nothing about the input was decided.
+var ErrInterrupted = errors.New("scan interrupted before it finished: not decided")
+
+// Scan scans a file, a folder, or a pipe or FIFO read as a stream (bounded
+// by Limits.MaxFileSize). Devices, sockets and other special files are not
+// verified and never opened. The error is for a path that cannot be
+// scanned at all (missing, unreadable root) or a scan the context ended
+// (ErrInterrupted); everything else is in the report.
 func Scan(ctx context.Context, path string, opts Options) (*Report, error) {
-	if opts.Limits == (finding.Limits{}) {
-		opts.Limits = finding.DefaultLimits()
-	}
-	st, err := os.Stat(path)
+	st, err := os.Stat(path) // follows symlinks: /dev/stdin names what fd 0 is
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("scan %s: %w: check the path", path, ErrNotFound)
+			return nil, fmt.Errorf("scan %s: %w: check the path", Escape(path), ErrNotFound)
 		}
-		return nil, fmt.Errorf("scan %s: %w", path, err)
+		return nil, fmt.Errorf("scan %s: %w", Escape(path), err)
+	}
+	s := newScanner(ctx, path, opts)
+	name := filepath.Base(path)
+	switch mode := st.Mode(); {
+	case mode.IsDir():
+		if err := s.scanDir(path); err != nil {
+			return nil, s.interrupted(path, err)
+		}
+		if s.rep.FilesScanned == 0 && len(s.rep.NotVerified) == 0 {
+			s.notVerified(".", "%s holds no files: nothing was verified", path)
+		}
+	case mode.IsRegular():
+		s.scanFile(path, name, filepath.Dir(path), true)
+	case mode&fs.ModeNamedPipe != 0:
+		s.scanStream(path, name)
+	default:
+		// Never opened: opening a device can have effects (a watchdog, a tape).
+		s.notVerified(name, "%s is %s, not a regular file, folder or pipe: it cannot be verified", path, describeMode(mode))
+	}
+	return s.finish(path)
+}
+
+// ScanReader scans one input that is not on disk (name is used in locations).
+func ScanReader(ctx context.Context, r io.ReaderAt, size int64, name string, opts Options) *Report {
+	s := newScanner(ctx, name, opts)
+	s.scanRoot(r, size, name, name, "")
+	rep, err := s.finish(name)
+	if err != nil {
+		// Cancelled: the report says not verified, never clean.
+		s.rep.Verified = false
+		s.notVerified(name, "%v", err)
+		return s.rep
+	}
+	return rep
+}
+
+func newScanner(ctx context.Context, path string, opts Options) *scanner {
+	if opts.Limits == (finding.Limits{}) {
+		opts.Limits = finding.DefaultLimits()
 	}
 	s := &scanner{ctx: ctx, opts: opts, lim: opts.Limits}
 	s.rep = &Report{Schema: Schema, Scanner: "gatehouse", Path: path,
 		Findings: []finding.Finding{}, NotVerified: []finding.NotVerified{}}
-	if st.IsDir() {
-		err = s.scanDir(path)
-	} else {
-		s.scanPath(path, filepath.Base(path), "", st)
-	}
-	if err != nil {
-		return nil, err
+	return s
+}
+
+// finish returns the sorted report, or ErrInterrupted when the context
+// ended: a cancelled scan decides nothing, whatever it found so far.
+func (s *scanner) finish(path string) (*Report, error) {
+	if err := s.ctx.Err(); err != nil {
+		return nil, s.interrupted(path, err)
 	}
 	sortReport(s.rep)
 	s.rep.Verified = len(s.rep.NotVerified) == 0
 	return s.rep, nil
 }
 
-// ScanReader scans one input that is not on disk (name is used in locations).
-func ScanReader(ctx context.Context, r io.ReaderAt, size int64, name string, opts Options) *Report {
-	if opts.Limits == (finding.Limits{}) {
-		opts.Limits = finding.DefaultLimits()
+func (s *scanner) interrupted(path string, err error) error {
+	if ctxErr := s.ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("scan %s: %w (%w)", Escape(path), ErrInterrupted, ctxErr)
 	}
-	s := &scanner{ctx: ctx, opts: opts, lim: opts.Limits}
-	s.rep = &Report{Schema: Schema, Scanner: "gatehouse", Path: name,
-		Findings: []finding.Finding{}, NotVerified: []finding.NotVerified{}}
-	s.rep.FilesScanned++
-	s.rep.BytesScanned += size
-	s.scanInput(r, size, name, name, "", 0)
-	sortReport(s.rep)
-	s.rep.Verified = len(s.rep.NotVerified) == 0
-	return s.rep
+	return err
+}
+
+// describeMode names a file type for messages.
+func describeMode(mode fs.FileMode) string {
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		return "a FIFO (named pipe)"
+	case mode&fs.ModeCharDevice != 0:
+		return "a character device"
+	case mode&fs.ModeDevice != 0:
+		return "a block device"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return fmt.Sprintf("a special file (%s)", mode.Type())
 }
 
 func sortReport(r *Report) {
@@ -160,20 +216,21 @@ func (s *scanner) notVerified(loc, format string, args ...any) {
 }
 
 // scanDir walks a model folder (a Hugging Face repository layout); every
-// file is judged by content. .git folders are git's own storage and skipped.
+// file is judged by content. .git folders are git's own storage and
+// skipped. FIFOs, devices and sockets are not verified and never opened.
 func (s *scanner) scanDir(root string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if ctxErr := s.ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
 		if err != nil {
 			if p == root {
-				return fmt.Errorf("scan %s: %w", root, err)
+				return fmt.Errorf("scan %s: %w", Escape(root), err)
 			}
 			s.notVerified(rel, "cannot read: %v", err)
 			return nil
-		}
-		if ctxErr := s.ctx.Err(); ctxErr != nil {
-			return fmt.Errorf("scan %s: %w", root, ctxErr)
 		}
 		if d.IsDir() {
 			if d.Name() == ".git" && p != root {
@@ -186,41 +243,92 @@ func (s *scanner) scanDir(root string) error {
 			s.notVerified(rel, "cannot stat (broken symlink?): %v", err)
 			return nil
 		}
-		if info.IsDir() {
+		switch mode := info.Mode(); {
+		case mode.IsDir():
 			s.notVerified(rel, "symlink to a directory: not followed; scan its target separately")
-			return nil
+		case !mode.IsRegular():
+			s.notVerified(rel, "%s, not a regular file: not opened, so not verified", describeMode(mode))
+		default:
+			s.scanFile(p, rel, filepath.Dir(p), false)
 		}
-		if !info.Mode().IsRegular() {
-			s.notVerified(rel, "not a regular file (%s)", info.Mode().Type())
-			return nil
-		}
-		s.scanPath(p, rel, filepath.Dir(p), info)
 		return nil
 	})
 }
 
-func (s *scanner) scanPath(path, loc, dir string, info fs.FileInfo) {
-	defer func() {
-		if s.opts.Progress != nil {
-			s.opts.Progress(info.Size())
-		}
-	}()
-	s.rep.FilesScanned++
-	s.rep.BytesScanned += info.Size()
-	if info.Size() > s.lim.MaxFileSize && s.lim.MaxFileSize > 0 {
-		s.notVerified(loc, "file is %d bytes, above the %d-byte limit (raise --max-file-size)", info.Size(), s.lim.MaxFileSize)
-		return
-	}
-	f, err := os.Open(path)
+// scanFile scans one regular file; root says it is the whole scan (then
+// an empty file is not verified: nothing was read).
+func (s *scanner) scanFile(path, loc, dir string, root bool) {
+	// Non-blocking, and the type is checked on the open descriptor: a file
+	// swapped for a FIFO after the walk looked at it is refused, not waited on.
+	f, err := readlimit.Open(path)
 	if err != nil {
 		s.notVerified(loc, "cannot open: %v", err)
 		return
 	}
 	defer f.Close()
-	if dir == "" {
-		dir = filepath.Dir(path)
+	info, err := f.Stat()
+	if err != nil {
+		s.notVerified(loc, "cannot stat: %v", err)
+		return
 	}
+	defer func() {
+		if s.opts.Progress != nil {
+			s.opts.Progress(info.Size())
+		}
+	}()
+	if info.Size() > s.lim.MaxFileSize && s.lim.MaxFileSize > 0 {
+		s.rep.FilesScanned++
+		s.notVerified(loc, "file is %d bytes, above the %d-byte limit (raise --max-file-size)", info.Size(), s.lim.MaxFileSize)
+		return
+	}
+	if root {
+		s.scanRoot(f, info.Size(), loc, filepath.Base(path), dir)
+		return
+	}
+	s.rep.FilesScanned++
+	s.rep.BytesScanned += info.Size()
 	s.scanInput(f, info.Size(), loc, filepath.Base(path), dir, 0)
+}
+
+// scanStream reads a pipe or FIFO whole (bounded) and scans the copy.
+func (s *scanner) scanStream(path, loc string) {
+	f, _, err := readlimit.OpenStream(path)
+	if err != nil {
+		s.notVerified(loc, "cannot open: %v", err)
+		return
+	}
+	defer f.Close()
+	ra, n, done, ok := s.readStream(f, loc)
+	if !ok {
+		return
+	}
+	defer done()
+	s.scanRoot(ra, n, loc, filepath.Base(path), "")
+}
+
+// scanRoot scans the one input a scan was given: 0 bytes is not verified.
+func (s *scanner) scanRoot(r io.ReaderAt, size int64, loc, name, dir string) {
+	s.rep.FilesScanned++
+	s.rep.BytesScanned += size
+	if size == 0 {
+		s.notVerified(loc, "empty (0 bytes): there is nothing to verify")
+		return
+	}
+	s.scanInput(r, size, loc, name, dir, 0)
+}
+
+// ctxReaderAt fails every read once the scan's context has ended, so every
+// parser loop that reads input stops promptly on cancel or deadline.
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // loc helpers: members are "outer.zip:inner/member".
@@ -257,25 +365,42 @@ func TotalSize(path string) (int64, error) {
 	return total, err
 }
 
-// WriteText writes a human-readable report.
+// WriteText writes a human-readable report. Every string from the input
+// (file and member names, pickle globals, reasons quoting them) goes
+// through Escape: one line per entry, whatever the input holds.
 func WriteText(w io.Writer, r *Report) error {
 	bw := &errWriter{w: w}
 	for _, f := range r.Findings {
 		what := ""
 		if f.Module != "" || f.Name != "" {
-			what = " " + f.Module + "." + f.Name
+			what = " " + Escape(f.Module+"."+f.Name)
 		}
-		bw.printf("%-8s %s%s: %s\n", strings.ToUpper(f.Severity.String()), f.Location, what, f.Reason)
+		bw.printf("%-8s %s%s: %s\n", strings.ToUpper(f.Severity.String()), Escape(f.Location), what, Escape(f.Reason))
 	}
 	for _, n := range r.NotVerified {
-		bw.printf("%-8s %s: %s\n", "UNREAD", n.Location, n.Reason)
+		bw.printf("%-8s %s: %s\n", "UNREAD", Escape(n.Location), Escape(n.Reason))
 	}
 	state := "verified"
 	if !r.Verified {
 		state = "NOT verified"
 	}
-	bw.printf("%s: %d file(s), %d bytes scanned, %d finding(s), %s\n", r.Path, r.FilesScanned, r.BytesScanned, len(r.Findings), state)
+	bw.printf("%s: %d file(s), %d bytes scanned, %d finding(s), %d not verified, %s\n", Escape(r.Path), r.FilesScanned, r.BytesScanned, len(r.Findings), len(r.NotVerified), state)
 	return bw.err
+}
+
+// Escape makes a string from outside safe for a line of text output (a
+// terminal, a CI log where a line starting "::" is a workflow command): a
+// string with any non-printable character (newline, carriage return,
+// escape, bidi override, line separator) or a quote or backslash is
+// printed Go-quoted, so it stays on its line and reads unambiguously;
+// anything else is printed as is.
+func Escape(s string) string {
+	for _, r := range s {
+		if r == '"' || r == '\\' || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 type errWriter struct {

@@ -1,8 +1,10 @@
 // Package safetensors checks a safetensors file's header: the JSON table of
-// tensors must describe the data section exactly. A loader trusts that
-// table, so bytes no tensor covers (a hidden payload), overlapping tensors,
-// duplicate keys (two parsers may pick different values), unknown dtypes
-// and sizes that disagree with shapes are findings.
+// tensors must describe the data section exactly. Bytes no tensor covers
+// (room for a hidden payload or a second file format) and duplicate keys
+// (two parsers may pick different values) are findings. A header a loader
+// rejects as malformed (overlapping tensors, offsets past the data, unknown
+// dtypes, impossible shapes, sizes that disagree with shapes) is not
+// verified: it is not a payload, but nothing about the file is known.
 //
 // Layout: 8-byte little-endian header length N, N bytes of JSON (an object,
 // optionally padded with spaces), then the data section; tensor
@@ -64,6 +66,9 @@ type scan struct {
 	dataStart uint64 // file offset of the data section
 	res       finding.Result
 	dropped   int
+	// rejected counts tensor entries a loader would refuse; with any, the
+	// coverage of the data section cannot be judged.
+	rejected int
 }
 
 func (s *scan) add(sev finding.Severity, where, format string, args ...any) {
@@ -72,6 +77,17 @@ func (s *scan) add(sev finding.Severity, where, format string, args ...any) {
 		return
 	}
 	s.res.Findings = append(s.res.Findings, finding.Finding{Severity: sev, Location: s.loc + where, Reason: fmt.Sprintf(format, args...)})
+}
+
+// reject records a header entry a loader refuses: not verified, not a finding.
+func (s *scan) reject(where, format string, args ...any) {
+	s.rejected++
+	if len(s.res.NotVerified) >= maxFindings {
+		s.dropped++
+		return
+	}
+	s.res.NotVerified = append(s.res.NotVerified, finding.NotVerified{Location: s.loc + where,
+		Reason: "malformed safetensors header: " + fmt.Sprintf(format, args...) + "; loaders reject the file"})
 }
 
 func malformed(format string, args ...any) error {
@@ -109,8 +125,8 @@ func Scan(in finding.Input) (finding.Result, error) {
 	s.dataStart = 8 + n
 	err := s.judgeHeader(hdr, dataSize)
 	if s.dropped > 0 {
-		s.res.Findings = append(s.res.Findings, finding.Finding{Severity: finding.High, Location: s.loc,
-			Reason: fmt.Sprintf("%d more header violations not listed (first %d shown)", s.dropped, maxFindings)})
+		s.res.NotVerified = append(s.res.NotVerified, finding.NotVerified{Location: s.loc,
+			Reason: fmt.Sprintf("%d more header violations not listed (first %d of each kind shown)", s.dropped, maxFindings)})
 	}
 	return s.res, err
 }
@@ -172,19 +188,23 @@ func (s *scan) judgeHeader(hdr []byte, dataSize uint64) error {
 		s.add(finding.High, fmt.Sprintf("@%d", 8+int64(len(hdr)-len(trimmed))),
 			"%d bytes of non-whitespace data after the header's JSON object: a hidden payload inside the header", len(trimmed))
 	}
-	s.judgeCoverage(tensors, dataSize)
+	if s.rejected == 0 {
+		// With a rejected tensor the table does not say where its bytes
+		// are, so uncovered bytes are not evidence of a hidden payload.
+		s.judgeCoverage(tensors, dataSize)
+	}
 	return nil
 }
 
 func (s *scan) judgeMetadata(raw json.RawMessage) {
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
-		s.add(finding.Medium, "#__metadata__", "__metadata__ is not a JSON object of strings: loaders reject the file")
+		s.reject("#__metadata__", "__metadata__ is not a JSON object of strings")
 		return
 	}
 	for k, v := range m {
 		if _, ok := v.(string); !ok {
-			s.add(finding.Medium, "#__metadata__", "__metadata__ value %q is not a string: loaders reject the file", k)
+			s.reject("#__metadata__", "__metadata__ value %q is not a string", k)
 		}
 	}
 }
@@ -204,38 +224,38 @@ func (s *scan) judgeTensor(name string, raw json.RawMessage, dataSize uint64) (t
 		return tensor{}, false, malformed("tensor %q: want an object with dtype, shape and data_offsets: %v", name, err)
 	}
 	if tj.Dtype == nil || tj.Shape == nil || tj.DataOffsets == nil {
-		s.add(finding.Medium, where, "tensor entry lacks dtype, shape or data_offsets: loaders reject the file")
+		s.reject(where, "tensor entry lacks dtype, shape or data_offsets")
 		return tensor{}, false, nil
 	}
 	if len(tj.DataOffsets) != 2 {
-		s.add(finding.Medium, where, "data_offsets has %d values, want [begin, end]", len(tj.DataOffsets))
+		s.reject(where, "data_offsets has %d values, want [begin, end]", len(tj.DataOffsets))
 		return tensor{}, false, nil
 	}
 	begin, err1 := strconv.ParseUint(tj.DataOffsets[0].String(), 10, 64)
 	end, err2 := strconv.ParseUint(tj.DataOffsets[1].String(), 10, 64)
 	if err1 != nil || err2 != nil {
-		s.add(finding.Medium, where, "data_offsets %v are not non-negative integers", tj.DataOffsets)
+		s.reject(where, "data_offsets %v are not non-negative integers", tj.DataOffsets)
 		return tensor{}, false, nil
 	}
 	t := tensor{name: name, begin: begin, end: end}
 	usable := true
 	if begin > end {
-		s.add(finding.Medium, where, "data_offsets begin %d is after end %d", begin, end)
+		s.reject(where, "data_offsets begin %d is after end %d", begin, end)
 		usable = false
 	} else if end > dataSize {
-		s.add(finding.Medium, where, "data_offsets end %d is past the %d-byte data section", end, dataSize)
+		s.reject(where, "data_offsets end %d is past the %d-byte data section", end, dataSize)
 		usable = false
 	}
 	elemBits, known := dtypeBits[*tj.Dtype]
 	if !known {
-		s.add(finding.Medium, where, "unknown dtype %q", *tj.Dtype)
+		s.reject(where, "unknown dtype %q", *tj.Dtype)
 	}
 	// Element count, overflow-safe.
 	count, overflow, shapeOK := uint64(1), false, true
 	for _, d := range tj.Shape {
 		v, err := strconv.ParseInt(d.String(), 10, 64)
 		if err != nil || v < 0 {
-			s.add(finding.Medium, where, "shape %v has a dimension that is not a non-negative integer", tj.Shape)
+			s.reject(where, "shape %v has a dimension that is not a non-negative integer", tj.Shape)
 			shapeOK = false
 			break
 		}
@@ -249,11 +269,11 @@ func (s *scan) judgeTensor(name string, raw json.RawMessage, dataSize uint64) (t
 		hi, totalBits := bits.Mul64(count, elemBits)
 		switch {
 		case overflow || hi != 0:
-			s.add(finding.Medium, where, "shape %v overflows 64 bits: loaders reject or miscompute it", tj.Shape)
+			s.reject(where, "shape %v overflows 64 bits", tj.Shape)
 		case totalBits%8 != 0:
-			s.add(finding.Medium, where, "shape %v of %s is not a whole number of bytes", tj.Shape, *tj.Dtype)
+			s.reject(where, "shape %v of %s is not a whole number of bytes", tj.Shape, *tj.Dtype)
 		case totalBits/8 != end-begin:
-			s.add(finding.Medium, where, "shape %v of %s needs %d bytes but data_offsets span %d", tj.Shape, *tj.Dtype, totalBits/8, end-begin)
+			s.reject(where, "shape %v of %s needs %d bytes but data_offsets span %d", tj.Shape, *tj.Dtype, totalBits/8, end-begin)
 		}
 	}
 	return t, usable, nil
@@ -284,7 +304,7 @@ func (s *scan) judgeCoverage(ts []tensor, dataSize uint64) {
 		case t.begin > pos:
 			s.add(finding.High, fmt.Sprintf("#%s", t.name), "%d bytes of the data section before tensor %q belong to no tensor: a hidden payload", t.begin-pos, t.name)
 		case t.begin < pos && t.end > t.begin:
-			s.add(finding.High, fmt.Sprintf("#%s", t.name), "tensor %q overlaps tensor %q: the same bytes are read as two tensors", t.name, prev)
+			s.reject("#"+t.name, "tensor %q overlaps tensor %q (the same bytes read as two tensors)", t.name, prev)
 		}
 		if t.end > pos {
 			pos = t.end

@@ -25,11 +25,15 @@ func input(b []byte) finding.Input {
 	return finding.Input{R: bytes.NewReader(b), Size: int64(len(b)), Location: "m.safetensors", Limits: finding.DefaultLimits()}
 }
 
-// summary is "severity location" per finding, the part tests compare.
+// summary is "severity location" per finding and "unread location" per
+// not-verified entry, the part tests compare.
 func summary(res finding.Result) []string {
 	var out []string
 	for _, f := range res.Findings {
 		out = append(out, f.Severity.String()+" "+f.Location)
+	}
+	for _, n := range res.NotVerified {
+		out = append(out, "unread "+n.Location)
 	}
 	return out
 }
@@ -53,29 +57,29 @@ func TestScan(t *testing.T) {
 		{name: "gap at start", file: file(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}`, make([]byte, 6)),
 			want: []string{"high m.safetensors#a"}},
 		{name: "overlap", file: file(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}`, make([]byte, 6)),
-			want: []string{"high m.safetensors#b"}},
+			want: []string{"unread m.safetensors#b"}},
 		{name: "same bytes twice", file: file(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, make([]byte, 4)),
-			want: []string{"high m.safetensors#b"}},
+			want: []string{"unread m.safetensors#b"}},
 		{name: "duplicate key", file: file(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, make([]byte, 4)),
 			want: []string{"high m.safetensors#a"}},
 		{name: "unknown dtype", file: file(`{"a":{"dtype":"Q4","shape":[4],"data_offsets":[0,4]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "size mismatch", file: file(`{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,4]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "negative dim", file: file(`{"a":{"dtype":"U8","shape":[-4],"data_offsets":[0,4]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "shape overflow", file: file(`{"a":{"dtype":"F64","shape":[4294967296,4294967296,4],"data_offsets":[0,4]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "offsets past data", file: file(`{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a", "high m.safetensors@" + fmt.Sprint(8+len(`{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]}}`))}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "begin after end", file: file(`{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}`, make([]byte, 4)),
-			want: []string{"medium m.safetensors#a", "high m.safetensors@" + fmt.Sprint(8+len(`{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}`))}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "three offsets", file: file(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,2,4]}}`, nil),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "missing field", file: file(`{"a":{"dtype":"U8","shape":[4]}}`, nil),
-			want: []string{"medium m.safetensors#a"}},
+			want: []string{"unread m.safetensors#a"}},
 		{name: "metadata not strings", file: file(`{"__metadata__":{"n":1}}`, nil),
-			want: []string{"medium m.safetensors#__metadata__"}},
+			want: []string{"unread m.safetensors#__metadata__"}},
 		{name: "payload after JSON in header", file: file(`{}  import os`, nil), want: []string{"high m.safetensors@12"}},
 		{name: "not JSON", file: file(`{"a":`, nil), wantErr: true},
 		{name: "array header", file: file(`[1,2]`, nil), wantErr: true},
@@ -127,8 +131,8 @@ func TestFindingsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Findings) != maxFindings+1 || !strings.Contains(res.Findings[maxFindings].Reason, "more header violations") {
-		t.Fatalf("got %d findings, want %d plus a summary", len(res.Findings), maxFindings)
+	if len(res.Findings) != 0 || len(res.NotVerified) != maxFindings+1 || !strings.Contains(res.NotVerified[maxFindings].Reason, "more header violations") {
+		t.Fatalf("got %d findings and %d not verified, want %d not verified plus a summary", len(res.Findings), len(res.NotVerified), maxFindings)
 	}
 }
 

@@ -85,6 +85,10 @@ type Archive struct {
 	HasCentral bool
 	// Notes record oddities (truncated directory, prepended data, ...).
 	Notes []string
+	// Damaged says why the archive is not whole (no or a truncated central
+	// directory, a member running past the end): loaders refuse it, so it
+	// cannot be verified even when every member found was read.
+	Damaged []string
 }
 
 // Limits bound a read.
@@ -107,8 +111,12 @@ func Read(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 			return a, err
 		}
 		a.Notes = append(a.Notes, "central directory unreadable: "+err.Error())
+		a.Damaged = append(a.Damaged, "central directory unreadable: "+err.Error())
 	}
 	a.HasCentral = len(central) > 0 || (err == nil)
+	if !a.HasCentral {
+		a.Damaged = append(a.Damaged, "no central directory (a truncated zip?): loaders cannot open it; members were found by their local headers only")
+	}
 	seen := map[[3]int64]bool{} // dataOffset, method, compressed size
 	add := func(m Member) error {
 		key := [3]int64{m.DataOffset, int64(m.Method), int64(m.CompressedSize)}
@@ -244,6 +252,7 @@ func (a *Archive) readCentral(lim Limits) ([]cdEntry, int64, error) {
 		if _, err := a.r.ReadAt(hdr[:], pos); err != nil || binary.LittleEndian.Uint32(hdr[:]) != sigCentral {
 			if uint64(len(out)) < count && count != 0xffff {
 				a.Notes = append(a.Notes, fmt.Sprintf("central directory holds %d of %d entries", len(out), count))
+				a.Damaged = append(a.Damaged, fmt.Sprintf("central directory holds %d of the %d entries its end record declares", len(out), count))
 			}
 			break
 		}
@@ -375,6 +384,7 @@ func (a *Archive) walkLocal(off int64, central map[int64]*cdEntry, add func(Memb
 		}
 		next := m.DataOffset + int64(size)
 		if next < off || next > a.size {
+			a.Damaged = append(a.Damaged, fmt.Sprintf("member %q at offset %d runs past the end of the file (truncated)", m.Name, off))
 			return nil
 		}
 		if m.Flags&FlagDataDescriptor != 0 {

@@ -1,0 +1,182 @@
+package model
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+)
+
+// fifoWriterWait is how long a named FIFO may go without any writer
+// before the scan gives up on it. A producer started before the scan
+// (`producer > fifo &`) is already blocked in open(2) and connects at once;
+// a FIFO nobody writes to must not hang the scan. Once a writer has been
+// seen, reads wait as long as the run's context allows.
+const fifoWriterWait = time.Second
+
+// errNoWriter: a FIFO had no writer within fifoWriterWait.
+var errNoWriter = errors.New("no process opened it for writing")
+
+// pipeReader reads a pipe or FIFO opened non-blocking. A plain read of a
+// FIFO with no writer returns end of file at once, which would make a
+// writer that connects a moment later look like an empty stream; this
+// reader tells "no writer yet" (read returns 0, no hang-up seen) from "the
+// writer closed" (hang-up) and "a writer, no data yet" (EAGAIN), and waits
+// through Go's poller, so closing the file (readlimit.CloseOnDone) ends it.
+type pipeReader struct {
+	f          *os.File
+	rc         syscall.RawConn
+	writerSeen bool
+	deadline   time.Time // a writer must connect before this
+}
+
+func newPipeReader(f *os.File) (*pipeReader, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return &pipeReader{f: f, rc: rc, deadline: time.Now().Add(fifoWriterWait)}, nil
+}
+
+func (p *pipeReader) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for {
+		var n int
+		var rerr error
+		noWriter := false
+		waiting := !p.writerSeen && time.Now().Before(p.deadline)
+		if waiting {
+			_ = p.f.SetReadDeadline(p.deadline) // wakes the poller for a silent writer
+		} else {
+			_ = p.f.SetReadDeadline(time.Time{})
+		}
+		err := p.rc.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = syscall.Read(int(fd), b)
+				if rerr != syscall.EINTR {
+					break
+				}
+			}
+			switch {
+			case rerr == syscall.EAGAIN: // a writer is connected, no data yet
+				p.writerSeen, rerr = true, nil
+				return false
+			case rerr != nil || n > 0:
+				p.writerSeen = p.writerSeen || n > 0
+				return true
+			case p.writerSeen || hungUp(fd):
+				p.writerSeen = true
+				return true // end of stream
+			case time.Now().Before(p.deadline):
+				return false // no writer yet: wait for one
+			}
+			noWriter = true
+			return true
+		})
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue // look once more, without the deadline
+		case err != nil:
+			return 0, err
+		case noWriter:
+			return 0, fmt.Errorf("waited %v: %w", fifoWriterWait, errNoWriter)
+		case rerr != nil:
+			return 0, rerr
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+// hungUp reports POLLHUP: Linux raises it on a FIFO only once a writer has
+// connected and every writer has gone, so it marks a real end of stream.
+func hungUp(fd uintptr) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&unix.POLLHUP != 0
+}
+
+// readStream reads a pipe or FIFO whole, bounded by limit bytes, into
+// memory or a temporary file; ctx ending closes f so a waiting read ends.
+// ok is false when a not-verified entry was recorded instead.
+func (s *scanner) readStream(f *os.File, loc string) (io.ReaderAt, int64, func(), bool) {
+	stop := readlimit.CloseOnDone(s.ctx, f)
+	defer stop()
+	pr, err := newPipeReader(f)
+	if err != nil {
+		s.notVerified(loc, "cannot read the stream: %v", err)
+		return nil, 0, nil, false
+	}
+	limit := s.lim.MaxFileSize
+	if limit <= 0 {
+		limit = 1 << 62
+	}
+	ra, n, done, over, err := spool(pr, limit, s.opts.TempDir)
+	switch {
+	case s.ctx.Err() != nil:
+		s.notVerified(loc, "scan interrupted while reading the stream: %v", s.ctx.Err())
+	case errors.Is(err, errNoWriter):
+		s.notVerified(loc, "a FIFO (named pipe) that %v: nothing was read, so nothing is verified; start the writer first", err)
+	case err != nil:
+		s.notVerified(loc, "stream unreadable after %d bytes: %v", n, err)
+	case over:
+		s.notVerified(loc, "stream is longer than the %d-byte limit: not read whole, so not verified (raise --max-file-size)", limit)
+	default:
+		return ra, n, done, true
+	}
+	if done != nil {
+		done()
+	}
+	return nil, 0, nil, false
+}
+
+// spool copies rd into memory, or a temporary file in dir past memSpill
+// bytes, reading at most limit bytes; over reports that rd held more.
+// done releases the copy.
+func spool(rd io.Reader, limit int64, dir string) (ra io.ReaderAt, n int64, done func(), over bool, err error) {
+	lr := &io.LimitedReader{R: rd, N: limit + 1}
+	var buf bytes.Buffer
+	n, err = io.CopyN(&buf, lr, memSpill)
+	if err == io.EOF {
+		err = nil
+	}
+	if err != nil {
+		return nil, n, nil, false, err
+	}
+	if n < memSpill {
+		if lr.N <= 0 {
+			return nil, n, nil, true, nil
+		}
+		return bytes.NewReader(buf.Bytes()), n, func() {}, false, nil
+	}
+	f, err := os.CreateTemp(dir, "gatehouse-model-*")
+	if err != nil {
+		return nil, n, nil, false, fmt.Errorf("no room for a temporary copy: %w", err)
+	}
+	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		cleanup()
+		return nil, n, nil, false, fmt.Errorf("write temporary file: %w", err)
+	}
+	m, err := io.Copy(f, lr)
+	n += m
+	if err != nil {
+		cleanup()
+		return nil, n, nil, false, err
+	}
+	if lr.N <= 0 {
+		cleanup()
+		return nil, n, nil, true, nil
+	}
+	return f, n, cleanup, false, nil
+}
