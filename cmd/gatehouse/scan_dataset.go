@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/pii"
 )
 
@@ -32,8 +34,10 @@ CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON) and secrets (private keys,
 AWS/GCP/GitHub/Slack keys, GCP service-account key files) in a dataset file or
 folder. Prints pii/v1 evidence per file and column with redacted examples;
 the pii gate of "gatehouse check" judges it against per-entity thresholds.
-Exit status: 0 nothing found, 1 some entity found, 2 an error or a file that
-could not be read (and nothing found).`,
+Exit status: 0 nothing found, 1 some entity found, 2 not decided: an error,
+a file that could not be read or held no records (empty), a FIFO, device or
+socket given as PATH (refused, not read), or an interrupted scan (SIGINT,
+SIGTERM) — 1 wins over 2 when something was found.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScanDataset(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], o)
@@ -65,8 +69,12 @@ func runScanDataset(ctx context.Context, w, stderr io.Writer, path string, o sca
 	}
 	ev, err := pii.Scan(ctx, path, pii.Options{SampleRows: rows, SampleBytes: bytes,
 		MaxFileSize: o.maxFileSize, MaxFiles: o.maxFiles, Workers: o.workers})
+	if ctx.Err() != nil {
+		// Whatever was read before the signal decides nothing.
+		return undecided(fmt.Errorf("scan dataset %s: interrupted, not decided: no verdict on the dataset", textsafe.Escape(path)))
+	}
 	if err != nil {
-		return undecided(err)
+		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
 	if o.format == "json" {
 		enc := json.NewEncoder(w)
@@ -80,16 +88,16 @@ func runScanDataset(ctx context.Context, w, stderr io.Writer, path string, o sca
 	}
 	unread := make([]string, len(ev.NotVerified))
 	for i, n := range ev.NotVerified {
-		unread[i] = n.Location
+		unread[i] = textsafe.Escape(n.Location)
 	}
 	switch {
 	case ev.Found():
 		if len(unread) > 0 {
-			fmt.Fprintf(stderr, "gatehouse: could not read %s (see not_verified)\n", strings.Join(unread, ", "))
+			fmt.Fprintf(stderr, "gatehouse: also not verified: %s (see not_verified)\n", strings.Join(unread, ", "))
 		}
 		return denied()
 	case len(unread) > 0:
-		return undecided(fmt.Errorf("could not read %s (see not_verified)", strings.Join(unread, ", ")))
+		return undecided(fmt.Errorf("not verified, not decided: %s (unreadable or empty, see not_verified)", strings.Join(unread, ", ")))
 	}
 	return nil
 }

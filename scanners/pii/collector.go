@@ -60,12 +60,31 @@ func (c *Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	return Scan(ctx, s.Ref, c.opts)
 }
 
+// MaxEvidenceBytes bounds a pii/v1 document given as --evidence pii=FILE:
+// callers read the file with this limit (readlimit.File) and ParseEvidence
+// refuses more. Real evidence is a few KiB per file scanned.
+const MaxEvidenceBytes = 64 << 20
+
+// MaxEvidenceBytes is the size bound of ParseEvidence's input.
+func (c *Collector) MaxEvidenceBytes() int64 { return MaxEvidenceBytes }
+
 // ParseEvidence reads pii/v1 evidence written by `gatehouse scan dataset
-// --format json`, checking its schema and shape.
+// --format json`, checking its schema and shape. A document recording a
+// collection error, or claiming a scan of nothing with nothing unverified,
+// is refused: it is no evidence of a clean dataset.
 func (c *Collector) ParseEvidence(data []byte) (any, error) {
-	var ev Evidence
+	if len(data) > MaxEvidenceBytes {
+		return nil, fmt.Errorf("pii evidence: %d bytes, more than the limit of %d", len(data), MaxEvidenceBytes)
+	}
+	var ev struct {
+		Evidence
+		Error *string `json:"error"`
+	}
 	if err := json.Unmarshal(data, &ev); err != nil {
 		return nil, fmt.Errorf("pii evidence: not pii/v1 JSON: %w", err)
+	}
+	if ev.Error != nil {
+		return nil, fmt.Errorf("pii evidence records a collection error, not a scan: %q", *ev.Error)
 	}
 	if ev.Schema != Schema {
 		return nil, fmt.Errorf("pii evidence: schema %q, want %q (write it with gatehouse scan dataset --format json)", ev.Schema, Schema)
@@ -87,7 +106,13 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) {
 	if ev.Findings == nil {
 		ev.Findings = []Finding{}
 	}
-	return &ev, nil
+	if ev.FilesScanned <= 0 && len(ev.NotVerified) == 0 {
+		return nil, fmt.Errorf("pii evidence: files_scanned is %d and not_verified is empty: it records no scan", ev.FilesScanned)
+	}
+	if ev.Subject != nil && ev.Subject.Path == "" {
+		return nil, fmt.Errorf(`pii evidence: "subject" without a "path"`)
+	}
+	return &ev.Evidence, nil
 }
 
 var (

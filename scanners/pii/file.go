@@ -4,14 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/scanners/pii/detect"
 	"github.com/gatehouse-dev/gatehouse/scanners/pii/tabular"
 )
@@ -88,8 +89,10 @@ type fileResult struct {
 	skipped  string
 }
 
-// counter counts the bytes read through it and fails past max.
+// counter counts the bytes read through it and fails past max or once
+// ctx ends (so a JSON document or gzip stream read whole stops too).
 type counter struct {
+	ctx context.Context
 	r   io.Reader
 	n   int64
 	max int64
@@ -98,6 +101,9 @@ type counter struct {
 var errTooLarge = errors.New("file too large")
 
 func (c *counter) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	if c.n > c.max {
@@ -176,9 +182,12 @@ func (s *fileScan) textColumn() (int, error) {
 	return s.cols.Add("")
 }
 
-func scanFile(path string, o Options) (res fileResult) {
+// errEmpty marks a file with no records: nothing in it was verified.
+var errEmpty = errors.New("empty: no records to scan, so nothing was verified")
+
+func scanFile(ctx context.Context, path string, o Options) (res fileResult) {
 	res.file = path
-	f, err := os.Open(path)
+	f, err := readlimit.Open(path)
 	if err != nil {
 		res.err = err
 		return res
@@ -215,7 +224,7 @@ func scanFile(path string, o Options) (res fileResult) {
 		res.err = fmt.Errorf("%d bytes, more than the %d-byte limit: raise it or scan with --sample", st.Size(), o.MaxFileSize)
 		return res
 	}
-	s.cnt = &counter{r: r, max: o.MaxFileSize}
+	s.cnt = &counter{ctx: ctx, r: r, max: o.MaxFileSize}
 	h := s.handler()
 	lim := o.Limits
 	switch formatOf(name, head) {
@@ -223,28 +232,31 @@ func scanFile(path string, o Options) (res fileResult) {
 		res.skipped = "binary content: no text to scan"
 		return res
 	case fmtCSV:
-		res.rows, res.err = tabular.CSV(s.cnt, ',', lim, &s.cols, h)
+		res.rows, res.err = tabular.CSV(ctx, s.cnt, ',', lim, &s.cols, h)
 	case fmtTSV:
-		res.rows, res.err = tabular.CSV(s.cnt, '\t', lim, &s.cols, h)
+		res.rows, res.err = tabular.CSV(ctx, s.cnt, '\t', lim, &s.cols, h)
 	case fmtJSONL:
-		res.rows, res.err = tabular.JSONL(s.cnt, lim, &s.cols, h, s.raw)
+		res.rows, res.err = tabular.JSONL(ctx, s.cnt, lim, &s.cols, h, s.raw)
 	case fmtJSON:
-		res.rows, res.err = s.jsonFile(lim, h)
+		res.rows, res.err = s.jsonFile(ctx, lim, h)
 	case fmtParquet:
 		if gz {
 			res.err = errors.New("gzip-compressed Parquet is not read: Parquet compresses its pages itself; decompress the file")
 			return res
 		}
-		res.rows, res.err = tabular.Parquet(f, st.Size(), o.SampleRows, lim, &s.cols, h)
+		res.rows, res.err = tabular.Parquet(ctx, f, st.Size(), o.SampleRows, lim, &s.cols, h)
 		s.cnt.n = st.Size()
 	default:
 		var col int
 		if col, res.err = s.textColumn(); res.err == nil {
-			res.rows, res.err = tabular.Text(s.cnt, lim, tabular.Handler{
+			res.rows, res.err = tabular.Text(ctx, s.cnt, lim, tabular.Handler{
 				Value: func(_ int, v []byte) { s.value(col, v) }, Row: s.row})
 		}
 	}
 	res.bytes = s.cnt.n
+	if res.err == nil && res.rows == 0 {
+		res.err = errEmpty
+	}
 	if res.err != nil {
 		res.err = fmt.Errorf("%s: %w", filepath.Base(path), res.err)
 	}
@@ -270,7 +282,7 @@ func scanFile(path string, o Options) (res fileResult) {
 
 // jsonFile reads a .json file: one document (an array of records or one
 // object), or JSON Lines under a .json name.
-func (s *fileScan) jsonFile(lim tabular.Limits, h tabular.Handler) (int64, error) {
+func (s *fileScan) jsonFile(ctx context.Context, lim tabular.Limits, h tabular.Handler) (int64, error) {
 	data, err := io.ReadAll(io.LimitReader(s.cnt, s.o.MaxJSONDocument+1))
 	if err != nil {
 		return 0, err
@@ -279,9 +291,9 @@ func (s *fileScan) jsonFile(lim tabular.Limits, h tabular.Handler) (int64, error
 		return 0, fmt.Errorf("JSON document larger than %d bytes: use JSON Lines (.jsonl) for large datasets", s.o.MaxJSONDocument)
 	}
 	s.raw(data)
-	rows, err := tabular.JSONDocument(data, lim, &s.cols, h)
+	rows, err := tabular.JSONDocument(ctx, data, lim, &s.cols, h)
 	if errors.Is(err, tabular.ErrMoreValues) {
-		return tabular.JSONL(bytes.NewReader(data), lim, &s.cols, h, nil)
+		return tabular.JSONL(ctx, bytes.NewReader(data), lim, &s.cols, h, nil)
 	}
 	return rows, err
 }

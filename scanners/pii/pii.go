@@ -17,6 +17,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/scanners/pii/tabular"
 )
 
@@ -64,6 +65,8 @@ func (o Options) withDefaults() Options {
 // Evidence is what a scan found: the evidence "pii", schema pii/v1.
 type Evidence struct {
 	Schema string `json:"schema"`
+	// Subject names what was scanned: the path as given to Scan.
+	Subject *Subject `json:"subject,omitempty"`
 	// Mode is "full" or "sample".
 	Mode         string `json:"mode"`
 	SampleRows   int64  `json:"sample_rows,omitempty"`
@@ -81,6 +84,13 @@ type Evidence struct {
 	// Skipped lists files that are no text format (images, archives, model
 	// weights): the PII scanner has nothing to say about them.
 	Skipped []NotVerified `json:"skipped,omitempty"`
+}
+
+// Subject names what evidence is about. Digest is kept when evidence that
+// carries one is read back; the scanner itself names the path only.
+type Subject struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Finding is one entity in one column of one file.
@@ -113,11 +123,14 @@ func (e *Evidence) Found() bool { return len(e.Findings) > 0 }
 
 // Scan scans the file or folder at path (folders recursively; symbolic
 // links are not followed). Files that cannot be read or parsed are listed in
-// NotVerified; Scan itself fails only when path cannot be read at all or
-// ctx ends.
+// NotVerified, and so are an empty file (no records) and a folder with no
+// file to scan: nothing was verified there. Scan itself fails only when
+// path cannot be read at all (a FIFO, device or socket is refused, without
+// blocking) or ctx ends: every reader checks ctx per record, so a cancelled
+// scan returns promptly with ctx's error, never with partial evidence.
 func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 	o = o.withDefaults()
-	ev := &Evidence{Schema: Schema, Mode: "full", Totals: map[string]int64{}, Findings: []Finding{}, NotVerified: []NotVerified{}}
+	ev := &Evidence{Schema: Schema, Subject: &Subject{Path: path}, Mode: "full", Totals: map[string]int64{}, Findings: []Finding{}, NotVerified: []NotVerified{}}
 	if o.SampleRows > 0 || o.SampleBytes > 0 {
 		ev.Mode, ev.SampleRows, ev.SampleBytes = "sample", o.SampleRows, o.SampleBytes
 	}
@@ -127,10 +140,11 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 	}
 	var files []string
 	switch {
-	case st.Mode().IsRegular():
-		files = []string{path}
 	case st.IsDir():
 		err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if err != nil {
 				ev.NotVerified = append(ev.NotVerified, NotVerified{p, err.Error()})
 				return nil
@@ -157,7 +171,14 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 			return nil, fmt.Errorf("dataset %s: %w", path, err)
 		}
 	default:
-		return nil, fmt.Errorf("dataset %s: not a regular file or folder", path)
+		// Refuse a FIFO, device or socket here, with a message naming it;
+		// the open does not block.
+		f, err := readlimit.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: %w", err)
+		}
+		f.Close()
+		files = []string{path}
 	}
 
 	results := make([]fileResult, len(files))
@@ -168,7 +189,7 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = scanFile(files[i], o)
+				results[i] = scanFile(ctx, files[i], o)
 			}
 		}()
 	}
@@ -198,6 +219,9 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 			ev.Findings = append(ev.Findings, f)
 			ev.Totals[f.Entity] += f.Count
 		}
+	}
+	if ev.FilesScanned == 0 && len(ev.NotVerified) == 0 {
+		ev.NotVerified = append(ev.NotVerified, NotVerified{path, "no dataset file to scan in the folder: nothing was verified"})
 	}
 	sort.SliceStable(ev.Findings, func(i, j int) bool {
 		a, b := ev.Findings[i], ev.Findings[j]

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
 
 // ParseSample reads the --sample value: a number of rows ("10000") or of
@@ -39,8 +41,11 @@ func ParseSample(s string) (rows, bytes int64, err error) {
 }
 
 // WriteText prints the evidence for people: one line per finding, then
-// what was not verified or skipped, then a summary line.
+// what was not verified or skipped, then a summary line. Every string read
+// from the dataset (file and column names, examples, reasons that quote
+// them) is escaped, so each entry stays on one line of a terminal or CI log.
 func WriteText(w io.Writer, ev *Evidence) error {
+	esc := textsafe.Escape
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(ev.Findings) > 0 {
 		fmt.Fprintln(tw, "FILE\tCOLUMN\tENTITY\tCOUNT\tRATE\tEXAMPLE")
@@ -50,16 +55,16 @@ func WriteText(w io.Writer, ev *Evidence) error {
 		if col == "" {
 			col = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.4g\t%s\n", f.File, col, f.Entity, f.Count, f.Rate, f.Example)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.4g\t%s\n", esc(f.File), esc(col), esc(f.Entity), f.Count, f.Rate, esc(f.Example))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, n := range ev.NotVerified {
-		fmt.Fprintf(w, "not verified  %s: %s\n", n.Location, n.Reason)
+		fmt.Fprintf(w, "not verified  %s: %s\n", esc(n.Location), esc(n.Reason))
 	}
 	for _, n := range ev.Skipped {
-		fmt.Fprintf(w, "skipped       %s: %s\n", n.Location, n.Reason)
+		fmt.Fprintf(w, "skipped       %s: %s\n", esc(n.Location), esc(n.Reason))
 	}
 	mode := ev.Mode
 	if ev.SampleRows > 0 {

@@ -3,6 +3,7 @@ package tabular
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,8 @@ import (
 // literal; text after a closing quote is kept; rows may have any number of
 // fields. The first record is the header; empty header names become
 // "column_N". CRLF line ends are accepted. It returns the number of data
-// rows read.
-func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, error) {
+// rows read. It stops with ctx's error when ctx ends (checked per record).
+func CSV(ctx context.Context, r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, error) {
 	lim = lim.withDefaults()
 	cols.max = lim.MaxColumns
 	br := bufio.NewReaderSize(r, 256<<10)
@@ -29,6 +30,9 @@ func CSV(r io.Reader, sep byte, lim Limits, cols *Columns, h Handler) (int64, er
 		q        quoteBufs
 	)
 	for {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
 		line++
 		rec, err := readLine(br, &scratch, lim.MaxRecordBytes)
 		if err != nil {

@@ -3,6 +3,7 @@ package tabular
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +15,9 @@ import (
 // the path "tags[]"); strings and numbers are values, booleans and nulls
 // are not. A line that is not an object is column "$". Raw, if not nil,
 // sees each line's bytes before it is decoded (the scanner looks for
-// service-account key files there). It returns the number of records.
-func JSONL(r io.Reader, lim Limits, cols *Columns, h Handler, raw func([]byte)) (int64, error) {
+// service-account key files there). It returns the number of records; it
+// stops with ctx's error when ctx ends (checked per line).
+func JSONL(ctx context.Context, r io.Reader, lim Limits, cols *Columns, h Handler, raw func([]byte)) (int64, error) {
 	lim = lim.withDefaults()
 	cols.max = lim.MaxColumns
 	br := bufio.NewReaderSize(r, 256<<10)
@@ -27,6 +29,9 @@ func JSONL(r io.Reader, lim Limits, cols *Columns, h Handler, raw func([]byte)) 
 	)
 	fl.cols, fl.h = cols, h
 	for {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
 		line++
 		rec, err := readLine(br, &scratch, lim.MaxRecordBytes)
 		if err == io.EOF {
@@ -53,8 +58,9 @@ func JSONL(r io.Reader, lim Limits, cols *Columns, h Handler, raw func([]byte)) 
 }
 
 // JSONDocument reads one JSON document (a .json file): an array of objects
-// counts as one record per element, anything else as one record.
-func JSONDocument(data []byte, lim Limits, cols *Columns, h Handler) (int64, error) {
+// counts as one record per element, anything else as one record. It stops
+// with ctx's error when ctx ends (checked per record).
+func JSONDocument(ctx context.Context, data []byte, lim Limits, cols *Columns, h Handler) (int64, error) {
 	lim = lim.withDefaults()
 	cols.max = lim.MaxColumns
 	if err := checkDepth(data, lim.MaxDepth); err != nil {
@@ -76,6 +82,9 @@ func JSONDocument(data []byte, lim Limits, cols *Columns, h Handler) (int64, err
 	}
 	var rows int64
 	for _, e := range arr {
+		if err := ctx.Err(); err != nil {
+			return rows, err
+		}
 		if err := fl.walk(e, "", 0, lim.MaxDepth); err != nil {
 			return rows, err
 		}

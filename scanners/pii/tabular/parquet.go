@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +16,9 @@ import (
 // phone and card numbers are stored as integers too); floats, booleans and
 // INT96 timestamps are not. Nested columns are named by their dotted path.
 // maxRows > 0 reads at most that many values of each column (sampling).
-// It returns the number of rows read (the file's, or maxRows).
-func Parquet(r io.ReaderAt, size int64, maxRows int64, lim Limits, cols *Columns, h Handler) (rows int64, err error) {
+// It returns the number of rows read (the file's, or maxRows); it stops
+// with ctx's error when ctx ends (checked per chunk of 1024 values).
+func Parquet(ctx context.Context, r io.ReaderAt, size int64, maxRows int64, lim Limits, cols *Columns, h Handler) (rows int64, err error) {
 	lim = lim.withDefaults()
 	cols.max = lim.MaxColumns
 	defer func() {
@@ -61,6 +63,10 @@ func Parquet(r io.ReaderAt, size int64, maxRows int64, lim Limits, cols *Columns
 			}
 			vr := parquet.NewColumnChunkValueReader(chunk)
 			for {
+				if err := ctx.Err(); err != nil {
+					vr.Close()
+					return 0, err
+				}
 				n, rerr := vr.ReadValues(buf)
 				for _, v := range buf[:n] {
 					if maxRows > 0 && read[ci] >= maxRows {

@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 )
+
+// ctx is the context of tests that do not cancel.
+var ctx = context.Background()
 
 type cell struct {
 	Col, Val string
@@ -43,7 +47,7 @@ func TestCSV(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var cols Columns
 			got, h := collect(&cols)
-			rows, err := CSV(strings.NewReader(tt.in), tt.sep, Limits{}, &cols, h)
+			rows, err := CSV(ctx, strings.NewReader(tt.in), tt.sep, Limits{}, &cols, h)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +76,7 @@ func TestCSVErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var cols Columns
-			_, err := CSV(strings.NewReader(tt.in), ',', tt.lim, &cols, Handler{})
+			_, err := CSV(ctx, strings.NewReader(tt.in), ',', tt.lim, &cols, Handler{})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -86,7 +90,7 @@ func TestCSVErrors(t *testing.T) {
 func TestCSVRowStops(t *testing.T) {
 	var cols Columns
 	n := 0
-	rows, err := CSV(strings.NewReader("a\n1\n2\n3\n4\n"), ',', Limits{}, &cols, Handler{Row: func() bool { n++; return n < 2 }})
+	rows, err := CSV(ctx, strings.NewReader("a\n1\n2\n3\n4\n"), ',', Limits{}, &cols, Handler{Row: func() bool { n++; return n < 2 }})
 	if err != nil || rows != 2 {
 		t.Fatalf("rows, err = %d, %v; want 2, nil", rows, err)
 	}
@@ -101,7 +105,7 @@ func TestJSONL(t *testing.T) {
 	var cols Columns
 	got, h := collect(&cols)
 	var raws int
-	rows, err := JSONL(strings.NewReader(in), Limits{}, &cols, h, func([]byte) { raws++ })
+	rows, err := JSONL(ctx, strings.NewReader(in), Limits{}, &cols, h, func([]byte) { raws++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +131,7 @@ func TestJSONLErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var cols Columns
-			_, err := JSONL(strings.NewReader(tt.in), tt.lim, &cols, Handler{Value: func(int, []byte) {}}, nil)
+			_, err := JSONL(ctx, strings.NewReader(tt.in), tt.lim, &cols, Handler{Value: func(int, []byte) {}}, nil)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
@@ -138,7 +142,7 @@ func TestJSONLErrors(t *testing.T) {
 func TestJSONDocument(t *testing.T) {
 	var cols Columns
 	got, h := collect(&cols)
-	rows, err := JSONDocument([]byte(`[{"email":"a@b.org"},{"email":"c@d.org","x":{"y":"z"}}]`), Limits{}, &cols, h)
+	rows, err := JSONDocument(ctx, []byte(`[{"email":"a@b.org"},{"email":"c@d.org","x":{"y":"z"}}]`), Limits{}, &cols, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +154,7 @@ func TestJSONDocument(t *testing.T) {
 
 func TestText(t *testing.T) {
 	var got []string
-	lines, err := Text(strings.NewReader("one\r\n\ntwo\n"+strings.Repeat("z", 30)), Limits{MaxRecordBytes: 16},
+	lines, err := Text(ctx, strings.NewReader("one\r\n\ntwo\n"+strings.Repeat("z", 30)), Limits{MaxRecordBytes: 16},
 		Handler{Value: func(_ int, v []byte) { got = append(got, string(v)) }})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +187,7 @@ func TestParquet(t *testing.T) {
 	} {
 		var cols Columns
 		got, h := collect(&cols)
-		rows, err := Parquet(bytes.NewReader(buf.Bytes()), int64(buf.Len()), tt.max, Limits{}, &cols, h)
+		rows, err := Parquet(ctx, bytes.NewReader(buf.Bytes()), int64(buf.Len()), tt.max, Limits{}, &cols, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +196,7 @@ func TestParquet(t *testing.T) {
 		}
 	}
 	var cols Columns
-	if _, err := Parquet(bytes.NewReader([]byte("PAR1 not really PAR1")), 20, 0, Limits{}, &cols, Handler{}); err == nil {
+	if _, err := Parquet(ctx, bytes.NewReader([]byte("PAR1 not really PAR1")), 20, 0, Limits{}, &cols, Handler{}); err == nil {
 		t.Error("corrupt file: no error")
 	}
 }
@@ -203,7 +207,7 @@ func FuzzCSV(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		var cols Columns
-		rows, err := CSV(strings.NewReader(in), ',', Limits{MaxRecordBytes: 1 << 12, MaxColumns: 64}, &cols,
+		rows, err := CSV(ctx, strings.NewReader(in), ',', Limits{MaxRecordBytes: 1 << 12, MaxColumns: 64}, &cols,
 			Handler{Value: func(c int, v []byte) {
 				if c < 0 || c >= cols.Len() || len(v) == 0 {
 					t.Fatalf("value %q for column %d of %d", v, c, cols.Len())
@@ -221,7 +225,7 @@ func FuzzJSONL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		var cols Columns
-		_, _ = JSONL(strings.NewReader(in), Limits{MaxRecordBytes: 1 << 12, MaxColumns: 64, MaxDepth: 8}, &cols,
+		_, _ = JSONL(ctx, strings.NewReader(in), Limits{MaxRecordBytes: 1 << 12, MaxColumns: 64, MaxDepth: 8}, &cols,
 			Handler{Value: func(c int, v []byte) {
 				if c < 0 || c >= cols.Len() {
 					t.Fatalf("column %d of %d", c, cols.Len())
@@ -233,4 +237,56 @@ func FuzzJSONL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadersStopWhenCancelled cancels each reader from inside its first
+// value: it must stop with context.Canceled before the next record, not
+// read on to the end of the file.
+func TestReadersStopWhenCancelled(t *testing.T) {
+	rows := strings.Repeat("a@example.org,x\n", 10000)
+	var pq bytes.Buffer
+	type rec struct{ Email string }
+	recs := make([]rec, 5000)
+	for i := range recs {
+		recs[i].Email = "a@example.org"
+	}
+	if err := parquet.Write(&pq, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		read func(context.Context, Handler) (int64, error)
+	}{
+		{"csv", func(ctx context.Context, h Handler) (int64, error) {
+			return CSV(ctx, strings.NewReader("email,x\n"+rows), ',', Limits{}, &Columns{}, h)
+		}},
+		{"jsonl", func(ctx context.Context, h Handler) (int64, error) {
+			return JSONL(ctx, strings.NewReader(strings.Repeat(`{"e":"a@example.org"}`+"\n", 10000)), Limits{}, &Columns{}, h, nil)
+		}},
+		{"json", func(ctx context.Context, h Handler) (int64, error) {
+			return JSONDocument(ctx, []byte("["+strings.Repeat(`{"e":"a"},`, 9999)+`{"e":"a"}]`), Limits{}, &Columns{}, h)
+		}},
+		{"text", func(ctx context.Context, h Handler) (int64, error) {
+			return Text(ctx, strings.NewReader(rows), Limits{}, h)
+		}},
+		{"parquet", func(ctx context.Context, h Handler) (int64, error) {
+			return Parquet(ctx, bytes.NewReader(pq.Bytes()), int64(pq.Len()), 0, Limits{}, &Columns{}, h)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			values := 0
+			_, err := tt.read(ctx, Handler{Value: func(int, []byte) {
+				values++
+				cancel()
+			}})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			if values > 1024 {
+				t.Fatalf("read %d values after the cancel, want at most one record or chunk", values)
+			}
+		})
+	}
 }

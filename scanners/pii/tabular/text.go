@@ -2,6 +2,7 @@ package tabular
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 )
@@ -9,8 +10,9 @@ import (
 // Text reads plain text line by line; every line is a value of column 0
 // (named "" by the caller). Lines longer than MaxRecordBytes are handed
 // over in pieces of that size (an entity across a cut may be missed).
-// It returns the number of lines.
-func Text(r io.Reader, lim Limits, h Handler) (int64, error) {
+// It returns the number of lines; it stops with ctx's error when ctx ends
+// (checked per line).
+func Text(ctx context.Context, r io.Reader, lim Limits, h Handler) (int64, error) {
 	lim = lim.withDefaults()
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
@@ -18,6 +20,9 @@ func Text(r io.Reader, lim Limits, h Handler) (int64, error) {
 		buf   []byte
 	)
 	for {
+		if err := ctx.Err(); err != nil {
+			return lines, err
+		}
 		b, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			buf = append(buf[:0], b...)
