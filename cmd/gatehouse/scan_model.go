@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,9 +66,14 @@ func init() {
 	c := &cobra.Command{
 		Use:   "model PATH",
 		Short: "Scan a model file or folder for code that runs on load (pickle, PyTorch, archives, ...)",
-		Long: `Scan a model file, archive or folder. Every file is judged by its content.
-Exit status: 0 clean, 1 a finding at or above --fail-on, 2 something could not
-be verified (unreadable, encrypted, unsupported, a limit reached) or an error.`,
+		Long: `Scan a model file, archive or folder, or a pipe or FIFO read as a stream
+(cat m.pkl | gatehouse scan model /dev/stdin), bounded by --max-file-size.
+Every file is judged by its content. Devices and sockets are never opened.
+Exit status: 1 a finding at or above --fail-on (even when other items could
+not be verified: found beats not verified); 2 nothing found but something
+could not be verified (unreadable, empty, truncated, malformed, encrypted,
+unsupported, a limit reached, not a regular file), an error, or an
+interrupted run (not decided); 0 everything read and nothing found.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, failOn, err := f.options()
@@ -82,18 +88,13 @@ be verified (unreadable, encrypted, unsupported, a limit reached) or an error.`,
 			}
 			rep, err := model.Scan(cmd.Context(), args[0], opts)
 			if err != nil {
+				// Includes an interrupted scan: nothing is printed as a verdict.
 				return undecided(err)
 			}
 			if err := writeModelReport(cmd.OutOrStdout(), rep, f.format); err != nil {
 				return undecided(err)
 			}
-			switch rep.Verdict(failOn) {
-			case model.VerdictNotVerified:
-				return undecided(fmt.Errorf("%s: %d item(s) could not be verified (see not_verified)", args[0], len(rep.NotVerified)))
-			case model.VerdictFindings:
-				return denied()
-			}
-			return nil
+			return modelVerdictError(rep, failOn, args[0])
 		},
 	}
 	f.register(c)
@@ -115,6 +116,34 @@ func newProgress(path string) *progressbar.ProgressBar {
 		return nil
 	}
 	return progressbar.DefaultBytes(total, "scanning")
+}
+
+// modelVerdictError maps a report to the exit contract and says on stderr
+// everything that decided it: a finding beats not verified, and the
+// message names both when both are true.
+func modelVerdictError(rep *model.Report, failOn finding.Severity, path string) error {
+	failing := 0
+	for _, f := range rep.Findings {
+		if f.Severity >= failOn {
+			failing++
+		}
+	}
+	unread := ""
+	if n := len(rep.NotVerified); n > 0 {
+		unread = fmt.Sprintf("%d item(s) could not be verified (see not_verified)", n)
+	}
+	name := model.Escape(path)
+	switch rep.Verdict(failOn) {
+	case model.VerdictFindings:
+		msg := fmt.Sprintf("%s: %d finding(s) at or above %s", name, failing, failOn)
+		if unread != "" {
+			msg += "; also " + unread
+		}
+		return &exitError{code: exitDenied, err: errors.New(msg)}
+	case model.VerdictNotVerified:
+		return undecided(fmt.Errorf("%s: %s: not verified", name, unread))
+	}
+	return nil
 }
 
 func writeModelReport(w io.Writer, rep *model.Report, format string) error {
