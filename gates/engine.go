@@ -178,6 +178,9 @@ func New(opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
 	}
+	if err := checkParams(o.cfg, bs); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+	}
 	return &Engine{
 		cfg:           o.cfg,
 		policies:      bs,
@@ -657,4 +660,20 @@ func subjectValue(s Subject) ast.Value {
 		obj.Insert(ast.StringTerm("labels"), ast.NewTerm(labels))
 	}
 	return obj
+}
+
+// EvidenceNames lists every evidence key a gate of the policy reads, sorted.
+func (e *Engine) EvidenceNames() []string {
+	var out []string
+	for _, info := range e.policies.gates {
+		out = append(out, info.Evidence...)
+	}
+	sort.Strings(out)
+	return dedupe(out)
+}
+
+// Reads reports whether the gates req runs read evidence name.
+func (e *Engine) Reads(req Request, name string) bool {
+	_, gates, err := e.GatesFor(req)
+	return err == nil && e.evidenceKeys(gates)[name]
 }

@@ -18,6 +18,9 @@ var ociClient = sync.OnceValue(func() *oci.Client { return oci.New(oci.Options{}
 // resolver (tags to digests, files hashed) and the VSA attester of
 // `gatehouse check --attest --key KEY`.
 func init() {
+	for _, name := range []string{"signatures", "provenance"} {
+		unsuppliedEvidence[name] = name + " evidence is gatehouse's own verification of the artifact and cannot be given as a file: configure the trusted keys or identities (params.signature) and let gatehouse verify"
+	}
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
 		p, err := gatePolicy(env, "signature")
 		return &oci.SignaturesCollector{Client: ociClient(), Policy: p, PolicyErr: err}, nil

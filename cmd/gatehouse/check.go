@@ -7,13 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/gates/report"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
@@ -60,10 +65,10 @@ configuration, evidence unreachable, policy error): the reason is on stderr.`,
 	f.BoolVar(&o.noDefaults, "no-default-policies", false, "use only --policy, not the embedded default gates")
 	f.StringVar(&o.waivers, "waivers", "", "waivers YAML file (default: the environment's waivers file)")
 	f.StringArrayVar(&o.gates, "gate", nil, "run only this gate (repeatable)")
-	f.StringArrayVar(&o.evidence, "evidence", nil, "pre-collected evidence NAME=FILE (repeatable)")
+	f.StringArrayVar(&o.evidence, "evidence", nil, "pre-collected evidence NAME=FILE, or SUBJECT=NAME=FILE to bind it to one subject (repeatable)")
 	f.StringArrayVar(&o.formats, "format", nil, "output format text|json|sarif|junit, optionally =FILE (repeatable; default text)")
 	f.StringVar(&o.output, "output", "", "file for formats given without =FILE (default stdout)")
-	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "deadline for collecting evidence per subject")
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "deadline per subject: collecting evidence and evaluating the policy")
 	f.BoolVar(&o.attest, "attest", false, "sign a SLSA verification summary attestation for each subject that passed (needs --key)")
 	f.StringVar(&o.key, "key", "", "signing key for --attest (cosign key file or PKCS#8 PEM)")
 	rootCmd.AddCommand(cmd)
@@ -97,6 +102,12 @@ func parseFormats(specs []string) ([]outputTarget, error) {
 	return out, nil
 }
 
+// maxConfigBytes bounds gatehouse.yaml; maxEvidenceBytes one --evidence file.
+const (
+	maxConfigBytes   = 16 << 20
+	maxEvidenceBytes = 64 << 20
+)
+
 // loadConfig reads --config, ./gatehouse.yaml, or the shipped defaults.
 func loadConfig(path string) (*gates.Config, error) {
 	if path == "" {
@@ -105,7 +116,11 @@ func loadConfig(path string) (*gates.Config, error) {
 		}
 	}
 	if path != "" {
-		return gates.LoadConfig(path)
+		data, err := readlimit.File(path, maxConfigBytes)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		return gates.ParseConfig(path, data, filepath.Dir(path))
 	}
 	b, err := policies.FS.ReadFile("gatehouse.yaml")
 	if err != nil {
@@ -114,33 +129,169 @@ func loadConfig(path string) (*gates.Config, error) {
 	return gates.ParseConfig("default configuration", b, "")
 }
 
-// parseEvidenceFlag reads NAME=FILE: through the collector's own parser
-// when it has one, else as a JSON or YAML object.
-func parseEvidenceFlag(spec string, parsers map[string]gates.EvidenceParser) (string, any, error) {
-	name, file, ok := strings.Cut(spec, "=")
-	if !ok || name == "" || file == "" {
-		return "", nil, fmt.Errorf("--evidence %q: want NAME=FILE", spec)
+// evidenceSpec is one --evidence [SUBJECT=]NAME=FILE.
+type evidenceSpec struct {
+	spec    string
+	subject string // "" = bind by what the document names, or to the only subject that reads it
+	name    string
+	file    string
+	doc     json.RawMessage
+}
+
+// parseEvidenceSpec splits [SUBJECT=]NAME=FILE. A subject always has a
+// KIND: prefix and an evidence name never holds ":", so the first field
+// tells which form it is.
+func parseEvidenceSpec(spec string) (evidenceSpec, error) {
+	e := evidenceSpec{spec: spec}
+	first, rest, ok := strings.Cut(spec, "=")
+	if ok && strings.Contains(first, ":") {
+		e.subject = first
+		first, rest, ok = strings.Cut(rest, "=")
 	}
-	b, err := os.ReadFile(file)
+	e.name, e.file = first, rest
+	if !ok || e.name == "" || e.file == "" {
+		return e, fmt.Errorf("--evidence %q: want NAME=FILE or SUBJECT=NAME=FILE (e.g. model:models/a=model_scan=report.json)", spec)
+	}
+	return e, nil
+}
+
+// readEvidence reads the file of e, bounded: through the collector's own
+// parser when it has one, else as a JSON or YAML object; once per run.
+func readEvidence(e *evidenceSpec, parsers map[string]gates.EvidenceParser) error {
+	b, err := readlimit.File(e.file, maxEvidenceBytes)
 	if err != nil {
-		return "", nil, fmt.Errorf("--evidence %s: %w", name, err)
+		return fmt.Errorf("--evidence %s: %w", e.spec, err)
 	}
-	if p, ok := parsers[name]; ok {
-		v, err := p.ParseEvidence(b)
-		if err != nil {
-			return "", nil, fmt.Errorf("--evidence %s=%s: %w", name, file, err)
+	var v any
+	if p, ok := parsers[e.name]; ok {
+		if v, err = p.ParseEvidence(b); err != nil {
+			return fmt.Errorf("--evidence %s: %w", e.spec, err)
 		}
-		return name, v, nil
+	} else {
+		j, err := yaml.YAMLToJSON(b)
+		if err != nil {
+			return fmt.Errorf("--evidence %s: not JSON or YAML: %w", e.spec, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(j, &m); err != nil || m == nil {
+			return fmt.Errorf("--evidence %s: evidence must be a JSON object", e.spec)
+		}
+		v = m
 	}
-	j, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return "", nil, fmt.Errorf("--evidence %s=%s: not JSON or YAML: %w", name, file, err)
+	// Encoded once here, not again for every subject it is given to.
+	if e.doc, err = json.Marshal(v); err != nil {
+		return fmt.Errorf("--evidence %s: %w", e.spec, err)
 	}
-	var v map[string]any
-	if err := json.Unmarshal(j, &v); err != nil || v == nil {
-		return "", nil, fmt.Errorf("--evidence %s=%s: evidence must be a JSON object", name, file)
+	return nil
+}
+
+// bindEvidence decides which subjects each --evidence document counts for.
+// Evidence is bound to its subject: a document bound on the command line
+// goes to that subject; one that names a subject goes to the subjects it
+// names (or, naming none of them, to every subject that reads it, whose
+// gates then deny "evidence is about X, not Y"); one that names nothing
+// goes to the only subject whose gates read it, and is an error when
+// several do.
+func bindEvidence(engine *gates.Engine, reqs []gates.Request, specs []evidenceSpec) ([]map[string]any, error) {
+	out := make([]map[string]any, len(reqs))
+	give := func(i int, e evidenceSpec) error {
+		if out[i] == nil {
+			out[i] = map[string]any{}
+		}
+		if _, dup := out[i][e.name]; dup {
+			return fmt.Errorf("--evidence %s: %s already has %s evidence from another --evidence", e.spec, reqs[i].Subject, e.name)
+		}
+		out[i][e.name] = e.doc
+		return nil
 	}
-	return name, v, nil
+	for _, e := range specs {
+		var readers []int
+		for i, r := range reqs {
+			if engine.Reads(r, e.name) {
+				readers = append(readers, i)
+			}
+		}
+		if e.subject != "" {
+			want, err := gates.ParseSubject(e.subject)
+			if err != nil {
+				return nil, fmt.Errorf("--evidence %s: %w", e.spec, err)
+			}
+			i := slices.IndexFunc(reqs, func(r gates.Request) bool { return sameSubject(r.Subject, want) })
+			if i < 0 {
+				return nil, fmt.Errorf("--evidence %s: %s is not one of the subjects checked", e.spec, e.subject)
+			}
+			if !slices.Contains(readers, i) {
+				return nil, fmt.Errorf("--evidence %s: no gate run for %s reads %s evidence", e.spec, e.subject, e.name)
+			}
+			if err := give(i, e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if len(readers) == 0 {
+			return nil, fmt.Errorf("--evidence %s: no gate run for these subjects reads %s evidence", e.spec, e.name)
+		}
+		path, digest := gates.NamedSubject(e.doc)
+		if path == "" && digest == "" {
+			if len(readers) > 1 {
+				return nil, fmt.Errorf("--evidence %s: the document names no subject and %d subjects read %s evidence: bind it, e.g. --evidence %s=%s=%s", e.spec, len(readers), e.name, reqs[readers[0]].Subject, e.name, e.file)
+			}
+			if err := give(readers[0], e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		named := slices.DeleteFunc(slices.Clone(readers), func(i int) bool { return !gates.MatchesSubject(reqs[i].Subject, path, digest) })
+		if len(named) == 0 {
+			named = readers // the engine denies each: "evidence is about X, not Y"
+		}
+		for _, i := range named {
+			if err := give(i, e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// sameSubject reports whether a subject named on the command line twice
+// (as an argument and in --evidence) is the same one.
+func sameSubject(a, b gates.Subject) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind.IsFile() {
+		return gates.SamePath(a.Ref, b.Ref)
+	}
+	return a.Ref == b.Ref
+}
+
+// openOutputs creates every output file before the work starts, so a bad
+// path fails the run at once instead of after the decisions.
+func openOutputs(targets []outputTarget, output string) (map[string]*os.File, error) {
+	files := map[string]*os.File{}
+	for _, t := range targets {
+		file := t.file
+		if file == "" {
+			file = output
+		}
+		if file == "" || files[file] != nil {
+			continue
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			closeAll(files)
+			return nil, fmt.Errorf("--format %s: %w", t.format, err)
+		}
+		files[file] = f
+	}
+	return files, nil
+}
+
+func closeAll(files map[string]*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr io.Writer) error {
@@ -150,6 +301,9 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	targets, err := parseFormats(o.formats)
 	if err != nil {
 		return undecided(err)
+	}
+	if o.timeout <= 0 {
+		return undecided(fmt.Errorf("--timeout %s: must be positive", o.timeout))
 	}
 	if o.attest && o.key == "" {
 		return undecided(errors.New("--attest needs --key"))
@@ -162,6 +316,17 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		}
 		subjects = append(subjects, s)
 	}
+	specs := make([]evidenceSpec, 0, len(o.evidence))
+	for _, spec := range o.evidence {
+		e, err := parseEvidenceSpec(spec)
+		if err != nil {
+			return undecided(err)
+		}
+		if why, ok := unsuppliedEvidence[e.name]; ok {
+			return undecided(fmt.Errorf("--evidence %s: %s", spec, why))
+		}
+		specs = append(specs, e)
+	}
 	cfg, err := loadConfig(o.configPath)
 	if err != nil {
 		return undecided(err)
@@ -169,6 +334,11 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	envName, env, err := cfg.Environment(o.env)
 	if err != nil {
 		return undecided(err)
+	}
+	if o.attest {
+		if err := attestCovers(cfg, envName, subjects, o.gates); err != nil {
+			return undecided(err)
+		}
 	}
 	cenv := collectorEnv{Config: cfg, Env: envName, Stderr: stderr}
 
@@ -187,21 +357,8 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			parsers[c.Name()] = p
 		}
 	}
-	supplied := map[string]any{}
-	for _, spec := range o.evidence {
-		name, v, err := parseEvidenceFlag(spec, parsers)
-		if err != nil {
-			return undecided(err)
-		}
-		// Encoded once here, not again for every subject it is given to.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return undecided(fmt.Errorf("--evidence %s: %w", spec, err))
-		}
-		supplied[name] = json.RawMessage(b)
-	}
 
-	opts := []gates.Option{gates.WithConfig(cfg), gates.WithCollectors(collectors...), gates.WithCollectTimeout(o.timeout)}
+	opts := []gates.Option{gates.WithConfig(cfg), gates.WithCollectors(collectors...), gates.WithTimeout(o.timeout)}
 	if o.noDefaults || (env.DefaultPolicies != nil && !*env.DefaultPolicies) {
 		opts = append(opts, gates.WithoutDefaultPolicies())
 	} else {
@@ -226,6 +383,20 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	if err != nil {
 		return undecided(err)
 	}
+	known := engine.EvidenceNames()
+	for i := range specs {
+		if !slices.Contains(known, specs[i].name) {
+			return undecided(fmt.Errorf("--evidence %s: no gate reads evidence %q (known: %s)", specs[i].spec, specs[i].name, strings.Join(known, ", ")))
+		}
+		if err := readEvidence(&specs[i], parsers); err != nil {
+			return undecided(err)
+		}
+	}
+	files, err := openOutputs(targets, o.output)
+	if err != nil {
+		return undecided(err)
+	}
+	defer closeAll(files)
 
 	var resolver gates.Resolver
 	if resolverFactory != nil {
@@ -233,52 +404,142 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			return undecided(err)
 		}
 	}
-	results := make([]report.Result, 0, len(subjects))
-	for _, s := range subjects {
-		results = append(results, decideOne(ctx, engine, resolver, s, envName, o, supplied))
+	results := make([]report.Result, len(subjects))
+	reqs := make([]gates.Request, 0, len(subjects))
+	var pending []int // results still to decide, by index
+	for i, s := range subjects {
+		if err := resolve(ctx, resolver, &s); err != nil {
+			results[i] = report.Result{Subject: s, Err: err}
+			continue
+		}
+		results[i].Subject = s
+		pending = append(pending, i)
+		reqs = append(reqs, gates.Request{Subject: s, Environment: envName, Gates: o.gates})
 	}
-
-	if o.attest {
-		if err := attestPassed(ctx, o.key, cenv, results, stderr); err != nil {
-			return undecided(err)
+	bound, err := bindEvidence(engine, reqs, specs)
+	if err != nil {
+		return undecided(err)
+	}
+	for j, i := range pending {
+		if err := ctx.Err(); err != nil {
+			results[i].Err = errors.New("interrupted before a decision was reached")
+			continue
+		}
+		reqs[j].Evidence = bound[j]
+		d, err := engine.Decide(ctx, reqs[j])
+		if err != nil {
+			results[i].Err = err
+			continue
+		}
+		results[i] = report.Result{Subject: d.Subject, Decision: d}
+	}
+	for _, r := range results {
+		if r.Decision != nil && r.Decision.Partial {
+			fmt.Fprintf(stderr, "gatehouse: partial run for %s: %s requires %s, only %s ran; this is not a verdict for %s\n",
+				escapeText(r.Subject.String()), envName, strings.Join(r.Decision.RequiredGates, ", "), strings.Join(r.Decision.Gates, ", "), envName)
 		}
 	}
-	if err := writeOutputs(targets, o.output, results, stdout); err != nil {
+
+	var attestErr error
+	if o.attest && ctx.Err() == nil {
+		attestErr = attestPassed(ctx, o.key, cenv, results, stderr)
+	}
+	if err := writeOutputs(targets, o.output, files, results, stdout); err != nil {
 		return undecided(err)
 	}
 	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		if err := writeGitHub(results, stdout); err != nil {
+		if err := writeGitHub(results, annotationWriter(targets, o.output, stdout, stderr)); err != nil {
 			fmt.Fprintln(stderr, "gatehouse: GitHub step summary:", err)
 		}
 	}
+	if attestErr != nil {
+		return undecided(attestErr)
+	}
+	return exitFor(results, stderr)
+}
+
+// exitFor maps the verdicts to the exit code: 1 when any subject was
+// denied (a denial beats "not decided"), 2 when any was not decided, 0
+// when every subject was allowed. Reasons for "not decided" go to stderr.
+func exitFor(results []report.Result, stderr io.Writer) error {
+	var notDecided []string
+	anyDenied := false
 	for _, r := range results {
-		if r.Decision == nil {
-			return undecided(fmt.Errorf("%s: %w", r.Subject, r.Err))
+		switch {
+		case r.Decision == nil:
+			notDecided = append(notDecided, fmt.Sprintf("%s: %v", r.Subject, r.Err))
+		case r.Decision.Verdict() == gates.VerdictDenied:
+			anyDenied = true
+		case r.Decision.Verdict() == gates.VerdictNotDecided:
+			why := r.Decision.Undecided
+			if len(why) == 0 {
+				why = undecidedFindings(r.Decision)
+			}
+			notDecided = append(notDecided, fmt.Sprintf("%s: not decided: %s", r.Subject, strings.Join(why, "; ")))
 		}
 	}
-	if !report.AllAllowed(results) {
+	if anyDenied {
+		for _, n := range notDecided {
+			fmt.Fprintln(stderr, "gatehouse:", escapeText(n))
+		}
 		return denied()
+	}
+	if len(notDecided) > 0 {
+		for i := range notDecided {
+			notDecided[i] = escapeText(notDecided[i])
+		}
+		return undecided(errors.New(strings.Join(notDecided, "\n")))
 	}
 	return nil
 }
 
-// decideOne resolves, collects and decides one subject; any failure is
-// recorded as "not decided" (which denies).
-func decideOne(ctx context.Context, engine *gates.Engine, resolver gates.Resolver, s gates.Subject, env string, o checkOptions, supplied map[string]any) report.Result {
+// undecidedFindings are the messages of violations that only say evidence
+// was missing, errored or not verified.
+func undecidedFindings(d *gates.Decision) []string {
+	var out []string
+	for _, v := range d.Violations {
+		if gates.UndecidedRule(v.Rule) {
+			out = append(out, v.Gate+": "+v.Message)
+		}
+	}
+	return out
+}
+
+// attestCovers refuses --attest when --gate leaves out a gate the
+// environment requires for a subject's kind: a partial run is no verdict
+// for the environment, and a VSA must not say it is.
+func attestCovers(cfg *gates.Config, env string, subjects []gates.Subject, only []string) error {
+	if len(only) == 0 {
+		return nil
+	}
+	for _, s := range subjects {
+		var missing []string
+		for _, g := range cfg.RequiredGates(env, s.Kind) {
+			if !slices.Contains(only, g) {
+				missing = append(missing, g)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("--attest: --gate %s skips %s, which %s requires for %s subjects: a partial run is not attested (drop --gate)", strings.Join(only, ","), strings.Join(missing, ", "), env, s.Kind)
+		}
+	}
+	return nil
+}
+
+// resolve fills in a subject's digest, or checks a file subject exists.
+func resolve(ctx context.Context, resolver gates.Resolver, s *gates.Subject) error {
 	if resolver != nil {
-		if err := resolver.Resolve(ctx, &s); err != nil {
-			return report.Result{Subject: s, Err: fmt.Errorf("resolve %s: %w", s, err)}
+		if err := resolver.Resolve(ctx, s); err != nil {
+			return fmt.Errorf("resolve %s: %w", s, err)
 		}
-	} else if s.Kind.IsFile() {
+		return nil
+	}
+	if s.Kind.IsFile() {
 		if _, err := os.Stat(s.Ref); err != nil {
-			return report.Result{Subject: s, Err: err}
+			return err
 		}
 	}
-	d, err := engine.Decide(ctx, gates.Request{Subject: s, Environment: env, Gates: o.gates, Evidence: supplied})
-	if err != nil {
-		return report.Result{Subject: s, Err: err}
-	}
-	return report.Result{Subject: d.Subject, Decision: d}
+	return nil
 }
 
 // attestPassed signs a VSA for each subject that passed.
@@ -291,48 +552,55 @@ func attestPassed(ctx context.Context, key string, cenv collectorEnv, results []
 		return fmt.Errorf("--attest: %w", err)
 	}
 	for _, r := range results {
-		if !r.Allowed() {
+		if r.Decision == nil || r.Decision.Verdict() != gates.VerdictAllowed || r.Decision.Partial {
 			continue
 		}
 		loc, err := a.Attest(ctx, r.Decision)
 		if err != nil {
 			return fmt.Errorf("attest %s: %w", r.Subject, err)
 		}
-		fmt.Fprintf(stderr, "gatehouse: verification summary for %s written to %s\n", r.Subject, loc)
+		fmt.Fprintf(stderr, "gatehouse: verification summary for %s written to %s\n", escapeText(r.Subject.String()), escapeText(loc))
 	}
 	return nil
 }
 
-func writeOutputs(targets []outputTarget, output string, results []report.Result, stdout io.Writer) error {
+func writeOutputs(targets []outputTarget, output string, files map[string]*os.File, results []report.Result, stdout io.Writer) error {
 	for _, t := range targets {
 		file := t.file
 		if file == "" {
 			file = output
 		}
-		if file == "" {
-			if err := report.Write(stdout, t.format, results); err != nil {
-				return err
-			}
-			continue
+		w := io.Writer(stdout)
+		if file != "" {
+			w = files[file]
 		}
-		f, err := os.Create(file)
-		if err != nil {
-			return fmt.Errorf("--format %s: %w", t.format, err)
+		if err := report.Write(w, t.format, results); err != nil {
+			return fmt.Errorf("write %s output: %w", t.format, err)
 		}
-		werr := report.Write(f, t.format, results)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("write %s: %w", file, werr)
+	}
+	for name, f := range files {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
+// annotationWriter is where GitHub workflow commands go: stdout when it
+// carries text or nothing, else stderr (the runner reads both), so JSON,
+// SARIF or JUnit on stdout stays valid.
+func annotationWriter(targets []outputTarget, output string, stdout, stderr io.Writer) io.Writer {
+	for _, t := range targets {
+		if t.file == "" && output == "" && t.format != "text" {
+			return stderr
+		}
+	}
+	return stdout
+}
+
 // writeGitHub adds annotations to the log and a summary to the job page.
-func writeGitHub(results []report.Result, stdout io.Writer) error {
-	if err := report.WriteAnnotations(stdout, results); err != nil {
+func writeGitHub(results []report.Result, w io.Writer) error {
+	if err := report.WriteAnnotations(w, results); err != nil {
 		return err
 	}
 	p := os.Getenv("GITHUB_STEP_SUMMARY")
@@ -348,4 +616,15 @@ func writeGitHub(results []report.Result, stdout io.Writer) error {
 		werr = cerr
 	}
 	return werr
+}
+
+// escapeText makes an outside string safe for one line of a log: control
+// characters (a newline that would start a workflow command) are written
+// as Go escapes.
+func escapeText(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

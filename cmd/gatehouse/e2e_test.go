@@ -95,7 +95,7 @@ deny contains {"rule": "team_rule", "severity": "medium", "message": "the team's
 	}{
 		{"passing quality gate", nil, []string{"check", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "allowed in dev", ""},
 		{"failing quality gate", nil, []string{"check", "--evidence", "sonarqube=testdata/sonarqube/error.json", image}, 1, "DENIED in dev", ""},
-		{"no evidence and no server fails closed", nil, []string{"check", "--gate", "sonarqube", image}, 1, "sonarqube", ""},
+		{"no evidence and no server: not decided", nil, []string{"check", "--gate", "sonarqube", image}, 2, "sonarqube", "not decided"},
 		{"waiver turns the violation off", nil, []string{"check", "--waivers", waivers, "--evidence", "sonarqube=testdata/sonarqube/error.json", image}, 0, "waived sonarqube/", ""},
 		{"own policy on top of the defaults", nil, []string{"check", "--policy", extra, "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 1, "the team's own rule fired", ""},
 		{"unknown flag", nil, []string{"check", "--bogus", image}, 2, "", "unknown flag"},

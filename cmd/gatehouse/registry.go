@@ -36,3 +36,7 @@ var attesterFactory func(key string, env collectorEnv) (attester, error)
 type attester interface {
 	Attest(ctx context.Context, d *gates.Decision) (location string, err error)
 }
+
+// unsuppliedEvidence names evidence that only gatehouse's own verification
+// may produce, with why: a file saying "verified" proves nothing.
+var unsuppliedEvidence = map[string]string{}
