@@ -25,6 +25,12 @@ type Config struct {
 
 	// dir is the folder of the file, for resolving relative paths.
 	dir string
+	// name is the file name errors are reported under.
+	name string
+	// paramNodes are the YAML nodes of the top-level `params:` (key "")
+	// and of each environment's (key: the environment's name), kept so
+	// parameter errors name their line (checkParams).
+	paramNodes map[string]*yaml.Node
 }
 
 // Environment is one deployment stage (dev, staging, prod, ...).
@@ -112,7 +118,31 @@ func ParseConfig(name string, data []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf("%s: default_environment %q is not one of the environments (%v)", name, c.DefaultEnvironment, c.EnvironmentNames())
 	}
 	c.dir = dir
+	c.name = name
+	c.paramNodes = paramNodes(data)
 	return &c, nil
+}
+
+// paramNodes finds the `params:` mappings of a configuration document
+// that has decoded cleanly; a node it cannot find just means no line.
+func paramNodes(data []byte) map[string]*yaml.Node {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	root := resolveAlias(doc.Content[0])
+	if n := mappingValue(root, "params"); n != nil {
+		out[""] = n
+	}
+	if envs := mappingValue(root, "environments"); envs != nil {
+		for _, kv := range mappingEntries(envs) {
+			if n := mappingValue(kv[1], "params"); n != nil {
+				out[kv[0].Value] = n
+			}
+		}
+	}
+	return out
 }
 
 // LoadConfig reads a configuration file.

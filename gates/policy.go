@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,6 +21,9 @@ import (
 
 // gatePackagePrefix is where every gate lives: package gatehouse.gates.<gate>.
 const gatePackagePrefix = "gatehouse.gates."
+
+// defaultPolicyPrefix names the default bundle's sources (policies/x.rego).
+const defaultPolicyPrefix = "policies"
 
 // maxPolicyBytes bounds one policy source file or bundle (hostile bundles).
 const maxPolicyBytes = 64 << 20
@@ -39,6 +43,17 @@ type bundleSet struct {
 	data map[string]any
 	// gates maps a gate name to its metadata.
 	gates map[string]gateInfo
+	// evidenceParams are the params blocks of collectors whose evidence
+	// key is no gate (params.modelscan), by evidence key.
+	evidenceParams map[string]evidenceParams
+	// sources are the names of the compiled sources, sorted.
+	sources []string
+}
+
+// evidenceParams is a collector's params block declared by a gate.
+type evidenceParams struct {
+	gate   string
+	schema *paramSchema
 }
 
 type gateInfo struct {
@@ -47,6 +62,11 @@ type gateInfo struct {
 	// Evidence are the evidence keys the gate reads (METADATA custom.evidence);
 	// without the annotation, the gate's own name.
 	Evidence []string
+	// File is the source that declares the gate (the first, sorted).
+	File string
+	// Params is the schema of the gate's params (METADATA custom.params);
+	// nil when the gate declares none, and then it takes none.
+	Params *paramSchema
 }
 
 // isTestFile reports Rego test files, which decisions never need.
@@ -179,14 +199,23 @@ func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, erro
 		digest:   "sha256:" + hex.EncodeToString(h.Sum(nil)),
 		data:     data,
 		gates:    map[string]gateInfo{},
+
+		evidenceParams: map[string]evidenceParams{},
 	}
-	for _, m := range modules {
+	for _, s := range srcs {
+		bs.sources = append(bs.sources, s.name)
+	}
+	for _, s := range srcs {
+		m := modules[s.name]
 		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 		gate, ok := strings.CutPrefix(pkg, gatePackagePrefix)
 		if !ok || strings.Contains(gate, ".") {
 			continue
 		}
 		info := bs.gates[gate]
+		if info.File == "" {
+			info.File = s.name
+		}
 		for _, a := range m.Annotations {
 			if a.Scope != "package" && a.Scope != "subpackages" {
 				continue
@@ -204,8 +233,16 @@ func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, erro
 					}
 				}
 			}
+			if err := bs.readParamsMetadata(gate, &info, a, s.name); err != nil {
+				return nil, err
+			}
 		}
 		bs.gates[gate] = info
+	}
+	for name, ep := range bs.evidenceParams {
+		if _, clash := bs.gates[name]; clash {
+			return nil, fmt.Errorf("policy %s: gate %s declares evidence_params.%s, but %s is a gate: declare them in gate %s's custom.params", bs.gates[ep.gate].File, ep.gate, name, name, name)
+		}
 	}
 	for g, info := range bs.gates {
 		if len(info.Evidence) == 0 {
@@ -216,6 +253,48 @@ func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, erro
 		bs.gates[g] = info
 	}
 	return bs, nil
+}
+
+// readParamsMetadata reads a gate's METADATA custom.params and
+// custom.evidence_params (params blocks of collectors that are no gate,
+// keyed by evidence name). A malformed schema is a policy error.
+func (bs *bundleSet) readParamsMetadata(gate string, info *gateInfo, a *ast.Annotations, file string) error {
+	where := file
+	if a.Location != nil {
+		where = fmt.Sprintf("%s:%d", file, a.Location.Row)
+	}
+	if raw, ok := a.Custom["params"]; ok {
+		if info.Params != nil {
+			return fmt.Errorf("policy %s: gate %s declares custom.params twice (also in %s)", where, gate, info.File)
+		}
+		s, err := parseGateParams(raw, "custom.params")
+		if err != nil {
+			return fmt.Errorf("policy %s: gate %s: METADATA %w", where, gate, err)
+		}
+		info.Params = s
+	}
+	raw, ok := a.Custom["evidence_params"]
+	if !ok {
+		return nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return fmt.Errorf("policy %s: gate %s: METADATA custom.evidence_params must be a mapping of evidence name to params", where, gate)
+	}
+	for _, name := range sortedKeys(m) {
+		if prev, dup := bs.evidenceParams[name]; dup {
+			return fmt.Errorf("policy %s: gate %s declares evidence_params.%s, already declared by gate %s", where, gate, name, prev.gate)
+		}
+		if !slices.Contains(info.Evidence, name) {
+			return fmt.Errorf("policy %s: gate %s declares evidence_params.%s but does not read that evidence: add it to custom.evidence", where, gate, name)
+		}
+		s, err := parseGateParams(m[name], "custom.evidence_params."+name)
+		if err != nil {
+			return fmt.Errorf("policy %s: gate %s: METADATA %w", where, gate, err)
+		}
+		bs.evidenceParams[name] = evidenceParams{gate: gate, schema: s}
+	}
+	return nil
 }
 
 func dedupe(s []string) []string {

@@ -3,6 +3,12 @@
 # description: A model ships with a card that states its intended use, training data, evaluation (with metrics), limitations and ethical considerations.
 # custom:
 #   evidence: [model_card]
+#   params:
+#     required:
+#       type: array
+#       description: the sections the card must have (default all five)
+#       items: {enum: [intended_use, training_data, evaluation, limitations, ethical_considerations]}
+#     enforce: {type: boolean, description: "deny gaps in every environment, not only prod (default false)"}
 package gatehouse.gates.model_card
 
 import data.gatehouse.lib

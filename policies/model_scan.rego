@@ -3,6 +3,14 @@
 # description: The model holds no code that runs on load (pickle gadgets, Lambda layers, ...) and every file of it was read.
 # custom:
 #   evidence: [model_scan, modelscan]
+#   params:
+#     fail_on:
+#       type: string
+#       enum: [low, medium, high, critical]
+#       description: the lowest finding severity that denies; lower ones warn (default medium)
+#   evidence_params:
+#     modelscan:
+#       report: {type: string, description: "a Protect AI ModelScan JSON report for every model subject, relative to gatehouse.yaml"}
 package gatehouse.gates.model_scan
 
 import data.gatehouse.lib

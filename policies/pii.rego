@@ -3,6 +3,21 @@
 # description: Datasets carry no personal data above the environment's per-entity thresholds and no secrets; what could not be read denies.
 # custom:
 #   evidence: [pii]
+#   params:
+#     max:
+#       type: object
+#       description: per-entity thresholds; an entity denies when its total count exceeds its threshold
+#       propertyNames: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
+#       additionalProperties: {type: integer, minimum: 0}
+#     default_max: {type: integer, minimum: 0, description: threshold of the entities not in max (default 0)}
+#     deny_secrets: {type: boolean, description: "any secret denies, critical (default true)"}
+#     warn_only:
+#       type: array
+#       description: entities that warn instead of deny above their threshold
+#       items: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
+#     skipped: {type: string, enum: [warn, deny], description: "files the scanner does not read (images, archives): warn (default) or deny"}
+#     sample_rows: {type: integer, minimum: 0, description: scan only this many rows per file (read by the collector; 0 = all)}
+#     sample_bytes: {type: integer, minimum: 0, description: scan only this many bytes per file (read by the collector; 0 = all)}
 package gatehouse.gates.pii
 
 import data.gatehouse.lib

@@ -3,6 +3,26 @@
 # description: SLSA provenance, verified, from a configured builder and source repository.
 # custom:
 #   evidence: [provenance]
+#   params:
+#     builders: {type: array, items: {type: string}, description: trusted builder ids (exact); empty denies}
+#     repositories: {type: array, items: {type: string}, description: "trusted source repositories, glob patterns with / separating segments; empty denies"}
+#     keys:
+#       type: [string, array]
+#       items: {type: string}
+#       description: "trusted public keys, PEM files (relative to gatehouse.yaml) or inline PEM (read by the collector; without keys and identities here, the signature gate's apply)"
+#     identities:
+#       type: array
+#       description: "trusted keyless signers (Fulcio certificate identities), read by the collector; without keys and identities here, the signature gate's apply"
+#       items:
+#         type: object
+#         properties:
+#           issuer: {type: string, description: "OIDC issuer, exactly"}
+#           issuer_regexp: {type: string, format: regexp, description: "OIDC issuer, RE2 (write ^...$)"}
+#           subject: {type: string, description: "certificate subject (e-mail or URI), exactly"}
+#           subject_regexp: {type: string, format: regexp, description: "certificate subject, RE2 (write ^...$)"}
+#     trusted_root: {type: string, description: "Sigstore trusted_root.json for keyless verification, relative to gatehouse.yaml"}
+#     require_tlog: {type: boolean, description: key-based signatures must carry a transparency-log inclusion promise}
+#     ignore_sct: {type: boolean, description: skip the certificate-transparency check (private CAs only)}
 package gatehouse.gates.provenance
 
 import data.gatehouse.lib

@@ -3,6 +3,28 @@
 # description: The artifact carries a valid signature from a configured key or keyless identity.
 # custom:
 #   evidence: [signatures]
+#   params:
+#     formats:
+#       type: array
+#       description: the signature formats accepted (default all three)
+#       items: {enum: [cosign-tag, bundle-referrer, blob-bundle]}
+#     keys:
+#       type: [string, array]
+#       items: {type: string}
+#       description: trusted public keys, PEM files (relative to gatehouse.yaml) or inline PEM (read by the collector)
+#     identities:
+#       type: array
+#       description: trusted keyless signers (Fulcio certificate identities), read by the collector
+#       items:
+#         type: object
+#         properties:
+#           issuer: {type: string, description: "OIDC issuer, exactly"}
+#           issuer_regexp: {type: string, format: regexp, description: "OIDC issuer, RE2 (write ^...$)"}
+#           subject: {type: string, description: "certificate subject (e-mail or URI), exactly"}
+#           subject_regexp: {type: string, format: regexp, description: "certificate subject, RE2 (write ^...$)"}
+#     trusted_root: {type: string, description: "Sigstore trusted_root.json for keyless verification, relative to gatehouse.yaml"}
+#     require_tlog: {type: boolean, description: key-based signatures must carry a transparency-log inclusion promise}
+#     ignore_sct: {type: boolean, description: skip the certificate-transparency check (private CAs only)}
 package gatehouse.gates.signature
 
 import data.gatehouse.lib

@@ -3,6 +3,26 @@
 # description: The source the image was built from passed its SonarQube (or SonarCloud) quality gate.
 # custom:
 #   evidence: [sonarqube]
+#   params:
+#     allow_warn: {type: boolean, description: "a WARN status (SonarQube before 7.6) warns instead of denying (default true)"}
+#     max_new_issues:
+#       type: object
+#       description: caps on open new-code issues per severity (legacy or MQR impact, whichever count is higher)
+#       propertyNames: {enum: [BLOCKER, CRITICAL, MAJOR, MINOR, HIGH, MEDIUM, LOW, INFO]}
+#       additionalProperties: {type: integer, minimum: 0}
+#     report_task: {type: string, description: "path of report-task.txt, relative to gatehouse.yaml (read by the collector)"}
+#     timeout:
+#       type: [string, number]
+#       format: duration
+#       exclusiveMinimum: 0
+#       maximum: 86400
+#       description: how long the collector waits for the analysis, "300s", "5m" or seconds (default 300s)
+#     poll_interval:
+#       type: [string, number]
+#       format: duration
+#       exclusiveMinimum: 0
+#       maximum: 86400
+#       description: first wait between polls of api/ce/task (default 1s)
 package gatehouse.gates.sonarqube
 
 import data.gatehouse.lib

@@ -3,6 +3,8 @@
 # description: A model is no larger than the environment allows.
 # custom:
 #   evidence: [model_size]
+#   params:
+#     max_bytes: {type: integer, minimum: 0, description: "the largest model allowed, in bytes"}
 package gatehouse.gates.max_size
 
 import data.gatehouse.lib

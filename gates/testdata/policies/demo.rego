@@ -3,6 +3,8 @@
 # description: Denies evidence marked bad; a fixture for the engine's tests.
 # custom:
 #   evidence: [demo, extra]
+#   params:
+#     limit: {type: integer, minimum: 0}
 package gatehouse.gates.demo
 
 import data.gatehouse.lib
