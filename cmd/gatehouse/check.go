@@ -9,16 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/gates/report"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
@@ -436,7 +435,7 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	for _, r := range results {
 		if r.Decision != nil && r.Decision.Partial {
 			fmt.Fprintf(stderr, "gatehouse: partial run for %s: %s requires %s, only %s ran; this is not a verdict for %s\n",
-				escapeText(r.Subject.String()), envName, strings.Join(r.Decision.RequiredGates, ", "), strings.Join(r.Decision.Gates, ", "), envName)
+				textsafe.Escape(r.Subject.String()), envName, strings.Join(r.Decision.RequiredGates, ", "), strings.Join(r.Decision.Gates, ", "), envName)
 		}
 	}
 
@@ -480,13 +479,13 @@ func exitFor(results []report.Result, stderr io.Writer) error {
 	}
 	if anyDenied {
 		for _, n := range notDecided {
-			fmt.Fprintln(stderr, "gatehouse:", escapeText(n))
+			fmt.Fprintln(stderr, "gatehouse:", textsafe.Escape(n))
 		}
 		return denied()
 	}
 	if len(notDecided) > 0 {
 		for i := range notDecided {
-			notDecided[i] = escapeText(notDecided[i])
+			notDecided[i] = textsafe.Escape(notDecided[i])
 		}
 		return undecided(errors.New(strings.Join(notDecided, "\n")))
 	}
@@ -559,7 +558,7 @@ func attestPassed(ctx context.Context, key string, cenv collectorEnv, results []
 		if err != nil {
 			return fmt.Errorf("attest %s: %w", r.Subject, err)
 		}
-		fmt.Fprintf(stderr, "gatehouse: verification summary for %s written to %s\n", escapeText(r.Subject.String()), escapeText(loc))
+		fmt.Fprintf(stderr, "gatehouse: verification summary for %s written to %s\n", textsafe.Escape(r.Subject.String()), textsafe.Escape(loc))
 	}
 	return nil
 }
@@ -616,15 +615,4 @@ func writeGitHub(results []report.Result, w io.Writer) error {
 		werr = cerr
 	}
 	return werr
-}
-
-// escapeText makes an outside string safe for one line of a log: control
-// characters (a newline that would start a workflow command) are written
-// as Go escapes.
-func escapeText(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
-		return s
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
 }
