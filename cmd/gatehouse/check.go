@@ -16,9 +16,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/gates/report"
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
-	"github.com/gatehouse-dev/gatehouse/gates/report"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
 
