@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
@@ -138,27 +141,113 @@ type Attester struct {
 	Now    func() time.Time
 }
 
-// ErrNotAllowed is returned when asked to attest a denied decision.
-var ErrNotAllowed = errors.New("decision did not pass: no VSA is issued")
+// Reasons not to attest a decision (Attestable, Attester.Attest). Only a
+// decision that is allowed, of a run that evaluated every gate its
+// environment requires, and that states what it judged, gets a VSA.
+var (
+	// ErrNotAllowed: the decision is denied.
+	ErrNotAllowed = errors.New("decision did not pass: no VSA is issued")
+	// ErrNotDecided: the decision could not be made (evidence missing,
+	// unreachable, not verified; a run interrupted).
+	ErrNotDecided = errors.New("decision was not reached: no VSA is issued")
+	// ErrPartial: the run skipped gates the environment requires (--gate).
+	ErrPartial = attest.ErrPartial
+	// ErrIncompleteDecision: the decision lacks what a VSA must state
+	// (subject digest, environment, gates, policy or configuration digest).
+	ErrIncompleteDecision = errors.New("decision does not state what was judged: no VSA is issued")
+)
+
+// Attestable returns nil when d may be attested, or why not, wrapping one
+// of ErrNotAllowed, ErrNotDecided, ErrPartial, ErrIncompleteDecision.
+func Attestable(d *gates.Decision) error {
+	if d == nil {
+		return fmt.Errorf("no decision: %w", ErrNotDecided)
+	}
+	switch v := d.Verdict(); v {
+	case gates.VerdictAllowed:
+	case gates.VerdictDenied:
+		return fmt.Errorf("%s is denied: %w", d.Subject.Ref, ErrNotAllowed)
+	default:
+		why := ""
+		if len(d.Undecided) > 0 {
+			why = fmt.Sprintf(" (%s)", strings.Join(d.Undecided, "; "))
+		}
+		return fmt.Errorf("%s is %s%s: %w", d.Subject.Ref, v, why, ErrNotDecided)
+	}
+	if missing := attest.MissingGates(d.Gates, d.RequiredGates); len(missing) > 0 {
+		return fmt.Errorf("%s: the run skipped required gates %v: %w", d.Subject.Ref, missing, ErrPartial)
+	}
+	if d.Partial {
+		return fmt.Errorf("%s: the decision is marked partial: %w", d.Subject.Ref, ErrPartial)
+	}
+	incomplete := func(what string) error {
+		return fmt.Errorf("%s: %s: %w", d.Subject.Ref, what, ErrIncompleteDecision)
+	}
+	switch {
+	case d.Subject.Digest == "":
+		return incomplete("the decision has no subject digest (a VSA is only issued for a digest)")
+	case d.Environment == "":
+		return incomplete("the decision has no environment")
+	case len(d.Gates) == 0:
+		return incomplete("the run evaluated no gate")
+	case d.ConfigDigest == "":
+		return incomplete("the decision has no configuration digest")
+	}
+	for _, g := range d.Gates {
+		if g == "" {
+			return incomplete("a gate name is empty")
+		}
+	}
+	for _, c := range []struct{ what, digest string }{{"subject", d.Subject.Digest}, {"policy", d.PolicyDigest}, {"configuration", d.ConfigDigest}} {
+		if _, _, err := attest.SplitDigest(c.digest); err != nil {
+			return incomplete(c.what + " " + err.Error())
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.EvidenceDigests)) {
+		if _, _, err := attest.SplitDigest(d.EvidenceDigests[name]); err != nil {
+			return incomplete(fmt.Sprintf("evidence %s: %v", name, err))
+		}
+	}
+	return nil
+}
+
+// VSAOptions are the VSA options of an attestable decision (see
+// Attestable): PASSED at EnvironmentLevel(d.Environment), the gate set,
+// required gates, policy and configuration digests, and each evidence
+// document read as an input attestation {name, digest}. The subject's name
+// (and resource URI) are left for where the VSA goes to set.
+func VSAOptions(d *gates.Decision, now time.Time) (attest.VSAOptions, error) {
+	if err := Attestable(d); err != nil {
+		return attest.VSAOptions{}, err
+	}
+	o := attest.VSAOptions{
+		Digest:         d.Subject.Digest,
+		PolicyDigest:   d.PolicyDigest,
+		Passed:         true,
+		VerifiedLevels: []string{attest.EnvironmentLevel(d.Environment)},
+		TimeVerified:   now,
+		Environment:    d.Environment,
+		Gates:          d.Gates,
+		RequiredGates:  d.RequiredGates,
+		ConfigDigest:   d.ConfigDigest,
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.EvidenceDigests)) {
+		alg, h, _ := attest.SplitDigest(d.EvidenceDigests[name]) // checked by Attestable
+		o.InputAttestations = append(o.InputAttestations, attest.Material{Name: name, Digest: map[string]string{alg: h}})
+	}
+	return o, nil
+}
 
 // Attest signs and attaches the VSA of a passed decision; it returns where
-// the VSA went.
+// the VSA went. A decision that Attestable refuses gets none.
 func (a *Attester) Attest(ctx context.Context, d *gates.Decision) (string, error) {
-	if d == nil || !d.Allowed {
-		return "", ErrNotAllowed
-	}
-	if d.Subject.Digest == "" {
-		return "", fmt.Errorf("%s: the decision has no digest: a VSA is only issued for a digest", d.Subject.Ref)
-	}
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
 	}
-	o := attest.VSAOptions{
-		PolicyDigest:   d.PolicyDigest,
-		Passed:         true,
-		VerifiedLevels: []string{environmentLevel(d.Environment)},
-		TimeVerified:   now(),
+	o, err := VSAOptions(d, now())
+	if err != nil {
+		return "", err
 	}
 	if d.Subject.Kind != gates.KindImage {
 		return attestFile(ctx, d, a.Signer, o)

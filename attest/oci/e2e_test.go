@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	att := &Attester{Client: c, Signer: k.signer}
-	loc, err := att.Attest(ctx, &gates.Decision{Subject: subj, Environment: "prod", Allowed: true, PolicyDigest: "sha256:" + strings.Repeat("ab", 32)})
+	loc, err := att.Attest(ctx, passedDecision(subj, "prod", "sha256:"+strings.Repeat("ab", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +101,30 @@ func TestEndToEnd(t *testing.T) {
 	if got.VSA.VerificationResult != "PASSED" || got.Digest != d.DigestStr() || got.VSA.ResourceURI != d.String() {
 		t.Errorf("VSA %+v", got)
 	}
+	if got.VSA.Gatehouse == nil || got.VSA.Gatehouse.Environment != "prod" {
+		t.Errorf("VSA extension %+v", got.VSA.Gatehouse)
+	}
+	// What the admission side requires of the gate set, configuration and
+	// environment is checked through VerifyImageVSA too.
+	vp.RequiredGates, vp.AcceptedConfigDigests, vp.Environment = testGates, []string{testConfigDigest}, "prod"
+	if _, err := c.VerifyImageVSA(ctx, tagRef, *vp); err != nil {
+		t.Errorf("full gate set: %v", err)
+	}
+	for _, tc := range []struct {
+		edit func(p *attest.VSAPolicy)
+		want error
+	}{
+		{func(p *attest.VSAPolicy) { p.RequiredGates = append(slices.Clone(testGates), "sonarqube") }, attest.ErrGates},
+		{func(p *attest.VSAPolicy) { p.AcceptedConfigDigests = []string{"sha256:" + strings.Repeat("99", 32)} }, attest.ErrConfigDigest},
+		{func(p *attest.VSAPolicy) { p.Environment = "staging" }, attest.ErrEnvironment},
+	} {
+		p := *vp
+		tc.edit(&p)
+		if _, err := c.VerifyImageVSA(ctx, tagRef, p); !errors.Is(err, ErrNoValidVSA) || !errors.Is(err, tc.want) {
+			t.Errorf("want %v: %v", tc.want, err)
+		}
+	}
+	vp.RequiredGates, vp.AcceptedConfigDigests, vp.Environment = nil, nil, ""
 	vp.Level = "GATEHOUSE_STAGING"
 	if _, err := c.VerifyImageVSA(ctx, tagRef, *vp); !errors.Is(err, ErrNoValidVSA) || !errors.Is(err, attest.ErrLevel) {
 		t.Errorf("wrong level: %v", err)

@@ -175,7 +175,7 @@ func TestFileVSA(t *testing.T) {
 			if err := (&Resolver{Client: att.Client}).Resolve(ctx, &subj); err != nil {
 				t.Fatal(err)
 			}
-			loc, err := att.Attest(ctx, &gates.Decision{Subject: subj, Allowed: true, Environment: "staging", PolicyDigest: pd})
+			loc, err := att.Attest(ctx, passedDecision(subj, "staging", pd))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,8 @@ func TestFileVSA(t *testing.T) {
 				t.Fatal(err)
 			}
 			res, err := attest.VerifyVSA(ctx, env, attest.VSAPolicy{Verifiers: []signature.Verifier{k.signer}, Digest: subj.Digest, AcceptedPolicyDigests: []string{pd},
-				MaxAge: time.Hour, Level: "GATEHOUSE_STAGING", Now: func() time.Time { return now.Add(time.Minute) }})
+				MaxAge: time.Hour, Level: "GATEHOUSE_STAGING", Now: func() time.Time { return now.Add(time.Minute) },
+				RequiredGates: testGates, AcceptedConfigDigests: []string{testConfigDigest}, Environment: "staging"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +207,7 @@ func TestFileVSA(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(model, []byte("weights v9"), 0o600)
-	if _, err := att.Attest(ctx, &gates.Decision{Subject: subj, Allowed: true, Environment: "prod", PolicyDigest: pd}); err == nil || !strings.Contains(err.Error(), "changed since the decision") {
+	if _, err := att.Attest(ctx, passedDecision(subj, "prod", pd)); err == nil || !strings.Contains(err.Error(), "changed since the decision") {
 		t.Errorf("changed model: %v", err)
 	}
 	if _, err := att.Attest(ctx, &gates.Decision{Subject: subj, Allowed: false}); !errors.Is(err, ErrNotAllowed) {

@@ -142,8 +142,7 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			att := &Attester{Client: c, Signer: k.signer}
-			if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
-				Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+			if _, err := att.Attest(ctx, passedDecision(gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()}, "prod", "sha256:"+strings.Repeat("0", 64))); err != nil {
 				t.Fatal(err)
 			}
 			list := "GET referrers-api"
@@ -302,8 +301,7 @@ func TestBlobCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		att := &Attester{Client: c, Signer: k.signer}
-		if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
-			Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+		if _, err := att.Attest(ctx, passedDecision(gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()}, "prod", "sha256:"+strings.Repeat("0", 64))); err != nil {
 			t.Fatal(err)
 		}
 		pol := ImagePolicy{Signatures: p, VSA: vsaPolicy(p, "sha256:"+strings.Repeat("0", 64))}

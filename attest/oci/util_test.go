@@ -8,9 +8,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
+	"github.com/gatehouse-dev/gatehouse/gates"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 )
@@ -35,6 +37,21 @@ func newStaticSignature(payload, sig []byte) (oci.Signature, error) {
 }
 
 func cmpDiff(a, b any) string { return cmp.Diff(a, b) }
+
+// testGates are the gates testConfigDigest's environment requires.
+var (
+	testGates        = []string{"license", "model_scan", "signature"}
+	testConfigDigest = "sha256:" + strings.Repeat("c0", 32)
+)
+
+// passedDecision is an attestable decision about subj in env under
+// policyDigest: allowed, every required gate evaluated (testGates), with a
+// configuration digest and one evidence document.
+func passedDecision(subj gates.Subject, env, policyDigest string) *gates.Decision {
+	return &gates.Decision{Subject: subj, Environment: env, Allowed: true, Gates: testGates, RequiredGates: testGates,
+		PolicyDigest: policyDigest, ConfigDigest: testConfigDigest,
+		EvidenceDigests: map[string]string{"signatures": "sha256:" + strings.Repeat("e1", 32)}}
+}
 
 // vsaPolicy accepts VSAs signed by p's keys under policyDigest, up to an hour old.
 func vsaPolicy(p *Policy, policyDigest string) *attest.VSAPolicy {

@@ -42,8 +42,7 @@ func BenchmarkVerifyImage(b *testing.B) {
 		b.Fatal(err)
 	}
 	att := &Attester{Client: c, Signer: k.signer}
-	if _, err := att.Attest(ctx, &gates.Decision{Subject: gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()},
-		Allowed: true, Environment: "prod", PolicyDigest: "sha256:" + strings.Repeat("0", 64)}); err != nil {
+	if _, err := att.Attest(ctx, passedDecision(gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()}, "prod", "sha256:"+strings.Repeat("0", 64))); err != nil {
 		b.Fatal(err)
 	}
 	b.Run(which+"/combined", func(b *testing.B) {

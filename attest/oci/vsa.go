@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -123,6 +122,3 @@ func envelopeOf(a *attachment) ([]byte, error) {
 	}
 	return json.Marshal(out)
 }
-
-// environmentLevel is the verifiedLevels entry of a decision in env.
-func environmentLevel(env string) string { return "GATEHOUSE_" + strings.ToUpper(env) }
