@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // Config is gatehouse.yaml: which gates each environment requires per
@@ -145,9 +146,12 @@ func paramNodes(data []byte) map[string]*yaml.Node {
 	return out
 }
 
-// LoadConfig reads a configuration file.
+// maxConfigBytes bounds a configuration file.
+const maxConfigBytes = 16 << 20
+
+// LoadConfig reads a configuration file (a regular file, bounded in size).
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readlimit.File(path, maxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}

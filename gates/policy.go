@@ -17,6 +17,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // gatePackagePrefix is where every gate lives: package gatehouse.gates.<gate>.
@@ -82,6 +84,10 @@ func readFSPolicies(fsys fs.FS, prefix string) ([]policySource, error) {
 		if d.IsDir() || !strings.HasSuffix(p, ".rego") || isTestFile(p) {
 			return nil
 		}
+		if !d.Type().IsRegular() {
+			// A FIFO or device named *.rego would block the read or never end.
+			return fmt.Errorf("%s: %w", path.Join(prefix, p), readlimit.ErrNotRegular)
+		}
 		b, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
@@ -110,7 +116,7 @@ func readPolicySource(p string) ([]policySource, map[string]any, error) {
 	}
 	if !strings.HasSuffix(p, ".tar.gz") && !strings.HasSuffix(p, ".tgz") {
 		if strings.HasSuffix(p, ".rego") {
-			b, err := os.ReadFile(p)
+			b, err := readlimit.File(p, maxPolicyBytes)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -123,7 +129,7 @@ func readPolicySource(p string) ([]policySource, map[string]any, error) {
 
 // readBundle reads an OPA bundle with OPA's own reader, bounded in size.
 func readBundle(p string) ([]policySource, map[string]any, error) {
-	f, err := os.Open(p)
+	f, err := readlimit.Open(p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("policy bundle: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -101,11 +100,8 @@ func parseFormats(specs []string) ([]outputTarget, error) {
 	return out, nil
 }
 
-// maxConfigBytes bounds gatehouse.yaml; maxEvidenceBytes one --evidence file.
-const (
-	maxConfigBytes   = 16 << 20
-	maxEvidenceBytes = 64 << 20
-)
+// maxEvidenceBytes bounds one --evidence file.
+const maxEvidenceBytes = 64 << 20
 
 // loadConfig reads --config, ./gatehouse.yaml, or the shipped defaults.
 func loadConfig(path string) (*gates.Config, error) {
@@ -115,11 +111,7 @@ func loadConfig(path string) (*gates.Config, error) {
 		}
 	}
 	if path != "" {
-		data, err := readlimit.File(path, maxConfigBytes)
-		if err != nil {
-			return nil, fmt.Errorf("read config: %w", err)
-		}
-		return gates.ParseConfig(path, data, filepath.Dir(path))
+		return gates.LoadConfig(path)
 	}
 	b, err := policies.FS.ReadFile("gatehouse.yaml")
 	if err != nil {
