@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/license"
 )
 
@@ -30,7 +32,8 @@ SPDX 2.3 or CycloneDX 1.6 JSON SBOMs in the folder or given with --sbom (the
 only source for images). Prints license/v1 evidence; the license gate of
 "gatehouse check" judges it against the allowed licences.
 Exit status: 0 every licence named, 1 some licence unknown, 2 a file could not
-be read (not verified) or an error.`,
+be read (not verified) or an error; a FIFO, device or socket given as PATH is
+refused (2), never judged by its folder.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := ""
@@ -60,7 +63,7 @@ func runScanLicense(w io.Writer, path string, o scanLicenseOptions) error {
 	}
 	ev, err := license.Scan(path, license.Options{SBOMs: o.sboms, MinCoverage: o.minCoverage})
 	if err != nil {
-		return undecided(err)
+		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
 	if o.format == "json" {
 		enc := json.NewEncoder(w)
@@ -69,25 +72,27 @@ func runScanLicense(w io.Writer, path string, o scanLicenseOptions) error {
 			return undecided(err)
 		}
 	} else {
+		// Licence names, sources and reasons come from the files: escaped.
+		esc := textsafe.Escape
 		for _, l := range ev.Licenses {
 			name := l.ID
 			if l.Expression != "" {
 				name = l.Expression
 			}
-			fmt.Fprintf(w, "%-9s %-30s %3.0f%%  %s\n", l.Kind, name, l.Confidence*100, l.Source)
+			fmt.Fprintf(w, "%-9s %-30s %3.0f%%  %s\n", esc(l.Kind), esc(name), l.Confidence*100, esc(l.Source))
 		}
 		for _, u := range ev.Unknown {
-			fmt.Fprintf(w, "unknown   %s: %s\n", u.Source, u.Reason)
+			fmt.Fprintf(w, "unknown   %s: %s\n", esc(u.Source), esc(u.Reason))
 		}
 		for _, n := range ev.NotVerified {
-			fmt.Fprintf(w, "not read  %s: %s\n", n.Source, n.Reason)
+			fmt.Fprintf(w, "not read  %s: %s\n", esc(n.Source), esc(n.Reason))
 		}
 	}
 	switch {
 	case len(ev.NotVerified) > 0:
 		srcs := make([]string, len(ev.NotVerified))
 		for i, n := range ev.NotVerified {
-			srcs[i] = n.Source
+			srcs[i] = textsafe.Escape(n.Source)
 		}
 		return undecided(fmt.Errorf("could not read %s (see not_verified)", strings.Join(srcs, ", ")))
 	case len(ev.Unknown) > 0:

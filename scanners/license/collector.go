@@ -89,14 +89,33 @@ func (c *Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	return ev, nil
 }
 
+// MaxEvidenceBytes bounds what ParseEvidence reads: the SBOM limit
+// (default 128 MiB), which license/v1 documents share. Callers read the
+// file with this limit (readlimit.File); ParseEvidence refuses more.
+func (c *Collector) MaxEvidenceBytes() int64 {
+	if l := c.Options.Limits.MaxSBOMBytes; l > 0 {
+		return l
+	}
+	return DefaultLimits().MaxSBOMBytes
+}
+
 // ParseEvidence reads `--evidence license=FILE`: an SPDX or CycloneDX JSON
 // SBOM is mapped to licence evidence; a document that already has
-// "schema": "license/v1" is checked and passed through.
+// "schema": "license/v1" is checked and passed through. A document that
+// records a collection error is refused: it is no licence evidence.
 func (c *Collector) ParseEvidence(data []byte) (any, error) {
-	var head struct {
-		Schema string `json:"schema"`
+	if max := c.MaxEvidenceBytes(); int64(len(data)) > max {
+		return nil, fmt.Errorf("licence evidence: %d bytes, more than the limit of %d", len(data), max)
 	}
-	if err := decodeJSONPrefix(data, &head); err == nil && head.Schema != "" {
+	var head struct {
+		Schema string  `json:"schema"`
+		Error  *string `json:"error"`
+	}
+	err := decodeJSONPrefix(data, &head)
+	if err == nil && head.Error != nil {
+		return nil, fmt.Errorf("licence evidence records a collection error, not a scan: %q", *head.Error)
+	}
+	if err == nil && head.Schema != "" {
 		if head.Schema != Schema {
 			return nil, fmt.Errorf("schema %q: want %q or an SPDX/CycloneDX JSON SBOM", head.Schema, Schema)
 		}
@@ -106,6 +125,9 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) {
 		}
 		if ev.Licenses == nil || ev.Unknown == nil || ev.NotVerified == nil {
 			return nil, errors.New(`license/v1 evidence needs "licenses", "unknown" and "not_verified" lists (empty lists are fine)`)
+		}
+		if ev.Subject != nil && ev.Subject.Path == "" {
+			return nil, errors.New(`license/v1 evidence: "subject" without a "path"`)
 		}
 		return ev, nil
 	}

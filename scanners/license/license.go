@@ -30,10 +30,20 @@ const (
 
 // Evidence is the licence evidence of one subject (input.evidence.license).
 type Evidence struct {
-	Schema      string        `json:"schema"`
+	Schema string `json:"schema"`
+	// Subject names the path scanned, as given; absent when only SBOMs
+	// were read (an image's licences).
+	Subject     *Subject      `json:"subject,omitempty"`
 	Licenses    []License     `json:"licenses"`
 	Unknown     []Unknown     `json:"unknown"`
 	NotVerified []NotVerified `json:"not_verified"`
+}
+
+// Subject names what evidence is about. Digest is kept when evidence that
+// carries one is read back; the scanner itself names the path only.
+type Subject struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // License is one licence statement.
@@ -128,6 +138,7 @@ func Scan(path string, opts Options) (Evidence, error) {
 		if err := s.scanPath(path); err != nil {
 			return Evidence{}, err
 		}
+		s.ev.Subject = &Subject{Path: path}
 	}
 	for _, f := range opts.SBOMs {
 		data, err := readlimit.File(f, opts.Limits.MaxSBOMBytes)
@@ -181,7 +192,9 @@ func (s *scan) single(expr string) (License, string) {
 }
 
 // scanPath reads the licence files, card and SBOMs at the top of a folder
-// (or of the folder holding a file).
+// (or of the folder holding a regular file). A FIFO, device or socket is
+// refused without being opened for a blocking read: it is no model file,
+// and its folder (/dev) is not the model's.
 func (s *scan) scanPath(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -189,6 +202,11 @@ func (s *scan) scanPath(path string) error {
 	}
 	dir := path
 	if !fi.IsDir() {
+		f, err := readlimit.Open(path)
+		if err != nil {
+			return fmt.Errorf("licence scan: %w", err)
+		}
+		f.Close()
 		dir = filepath.Dir(path)
 	}
 	entries, err := os.ReadDir(dir)

@@ -226,7 +226,9 @@ func TestScanFolder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want(dir), got); diff != "" {
+			want := tt.want(dir)
+			want.Subject = &Subject{Path: dir} // the path as given
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Scan (-want +got):\n%s", diff)
 			}
 			// A file subject is judged by the folder it is in.
