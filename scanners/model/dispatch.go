@@ -93,6 +93,11 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 	res, sum := pickle.Scan(r, 0, size, loc, s.lim)
 	if sum.IsPickle {
 		s.add(res)
+		if bytes.HasPrefix(head, legacyTorchMagic) && sum.Pickles < 5 && len(res.NotVerified) == 0 {
+			// torch.load reads five pickles before the storages; fewer,
+			// with data after them, is a file cut short.
+			s.notVerified(loc, "legacy PyTorch file holds %d of the 5 pickles torch.load reads (magic, protocol, system info, objects, storage keys): truncated", sum.Pickles)
+		}
 		// A polyglot: a pickle whose tail is also a zip.
 		if hasZipEnd(r, size) {
 			s.scanZip(r, size, loc, depth)
@@ -122,6 +127,10 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 	s.carve(r, size, loc, "unrecognised data")
 	return fmtUnknown
 }
+
+// legacyTorchMagic is the first pickle of a legacy (pre-zip) PyTorch
+// file: protocol 2, LONG1 of the magic number 0x1950a86a20f9469cfc6c, STOP.
+var legacyTorchMagic = []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")
 
 // benignKind names content that no loader executes: text (JSON, YAML,
 // Markdown, tokenizer vocabularies), images, SentencePiece models.

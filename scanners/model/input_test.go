@@ -269,3 +269,54 @@ func TestWriteTextEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedNeverClean: every proper prefix of a clean model file is
+// not verified (or a finding), never clean: a parser that stops early
+// must say so. It covers the formats whose clean files are at hand here.
+// Legacy PyTorch storage bytes after the five pickles are tensor data the
+// scanner does not read (their lengths depend on storage types), so those
+// prefixes are left out.
+func TestTruncatedNeverClean(t *testing.T) {
+	st := append(binary.LittleEndian.AppendUint64(nil, 53), `{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`...)
+	old := legacyTorch(benignPickle)
+	inputs := []struct {
+		name string
+		data []byte
+		upto int // last prefix length tried (0: every proper prefix)
+	}{
+		{"m.pkl", benignPickle, 0},
+		{"m.pt", zipOf(t, zm{"archive/data.pkl", benignPickle, zip.Deflate}, zm{"archive/data/0", make([]byte, 64), zip.Store}), 0},
+		{"old.bin", old, len(old) - 15},
+		{"a.npy", npy("<f4", make([]byte, 8)), 0},
+		{"m.safetensors", append(st, 1, 2, 3, 4), 0},
+		{"m.pkl.gz", gz(benignPickle), 0},
+	}
+	for _, f := range []string{"hdf5/testdata/keras2_clean.h5"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, struct {
+			name string
+			data []byte
+			upto int
+		}{filepath.Base(f), b, 0})
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			if v := run(t, in.name, in.data, nil).Verdict; v != VerdictClean {
+				t.Fatalf("the whole file is not clean (verdict %d): fix the fixture", v)
+			}
+			upto := in.upto
+			if upto == 0 {
+				upto = len(in.data) - 1
+			}
+			step := max(1, upto/500)
+			for n := 1; n <= upto; n += step {
+				if o := run(t, in.name, in.data[:n], nil); o.Verdict == VerdictClean {
+					t.Errorf("first %d of %d bytes scan clean", n, len(in.data))
+				}
+			}
+		})
+	}
+}

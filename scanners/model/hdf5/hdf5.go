@@ -206,6 +206,12 @@ func (f *file) superblock(sb int64) (int64, error) {
 	if f.base == 0 && sb != 0 {
 		f.base = sb // libhdf5 treats a zero base with a user block as the superblock's offset
 	}
+	// End-of-file address (third field in every version, counted from the
+	// file's start as libhdf5 compares it): libhdf5 refuses a file shorter
+	// than it records ("truncated file"), so must we.
+	if eof := uintN(b[p+2*O : p+3*O]); eof != 1<<(8*uint(O))-1 && !(O == 8 && eof == ^uint64(0)) && eof > uint64(f.size) {
+		return 0, fmt.Errorf("%w: truncated: the superblock records a %d-byte file, the file holds %d", ErrMalformed, eof, f.size)
+	}
 	a := f.addr(b[rootField:])
 	if a < 0 {
 		return 0, fmt.Errorf("%w: the root group's object header address is undefined", ErrMalformed)
