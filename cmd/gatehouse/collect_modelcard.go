@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/modelcard"
 )
 
@@ -20,7 +22,8 @@ func init() {
 Toolkit model_card.json) and report which of intended use, training data,
 evaluation (with metrics), limitations and ethical considerations it has.
 Exit status: 0 all five present (evaluation with a metric), 1 no card or a
-section missing, 2 an error (unreadable card, invalid front matter or JSON).`,
+section missing, 2 an error (unreadable card, invalid front matter or JSON; a
+FIFO, device or socket given as PATH or as the card is refused, not read).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScanModelCard(cmd.OutOrStdout(), args[0], format)
@@ -40,8 +43,10 @@ func runScanModelCard(w io.Writer, path, format string) error {
 	}
 	ev, err := modelcard.Scan(path, modelcard.Limits{})
 	if err != nil {
-		return undecided(err)
+		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
+	// Paths, headings, metric names and datasets come from the card: escaped.
+	esc := textsafe.Escape
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -49,22 +54,22 @@ func runScanModelCard(w io.Writer, path, format string) error {
 			return undecided(err)
 		}
 	} else if !ev.Found {
-		fmt.Fprintf(w, "no model card in %s (looked for README.md, MODEL_CARD.md, model_card.json)\n", path)
+		fmt.Fprintf(w, "no model card in %s (looked for README.md, MODEL_CARD.md, model_card.json)\n", esc(path))
 	} else {
-		fmt.Fprintf(w, "card: %s (%s)\n", ev.Source, ev.Format)
+		fmt.Fprintf(w, "card: %s (%s)\n", esc(ev.Source), esc(ev.Format))
 		for _, name := range modelcard.SectionNames {
 			s := ev.Sections[name]
 			switch {
 			case s.Present:
-				fmt.Fprintf(w, "  present  %-22s %s\n", name, s.Source)
+				fmt.Fprintf(w, "  present  %-22s %s\n", name, esc(s.Source))
 			case s.Reason != "":
-				fmt.Fprintf(w, "  missing  %-22s %s\n", name, s.Reason)
+				fmt.Fprintf(w, "  missing  %-22s %s\n", name, esc(s.Reason))
 			default:
 				fmt.Fprintf(w, "  missing  %s\n", name)
 			}
 		}
 		for _, m := range ev.Metrics {
-			fmt.Fprintf(w, "  metric   %s = %v %s\n", m.Name, m.Value, m.Dataset)
+			fmt.Fprintf(w, "  metric   %s = %s %s\n", esc(m.Name), esc(fmt.Sprint(m.Value)), esc(m.Dataset))
 		}
 	}
 	if !ev.Found || len(ev.Metrics) == 0 {

@@ -37,7 +37,10 @@ var SectionNames = []string{IntendedUse, TrainingData, Evaluation, Limitations, 
 // Evidence is what a model card says (input.evidence.model_card).
 type Evidence struct {
 	Schema string `json:"schema"`
-	Found  bool   `json:"found"`
+	// Subject names the path scanned, as given (absent when a card file
+	// was parsed on its own, as --evidence model_card=README.md does).
+	Subject *Subject `json:"subject,omitempty"`
+	Found   bool     `json:"found"`
 	// Source is the card file; Format is "huggingface" or "model-card-toolkit".
 	Source string `json:"source,omitempty"`
 	// File is the card's path as found from the subject (the SARIF location).
@@ -49,6 +52,13 @@ type Evidence struct {
 	// for its meaning); Datasets the training datasets it names.
 	License  string   `json:"license,omitempty"`
 	Datasets []string `json:"datasets,omitempty"`
+}
+
+// Subject names what evidence is about. Digest is kept when evidence that
+// carries one is read back; the scanner itself names the path only.
+type Subject struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Section tells whether one section is present.
@@ -98,8 +108,19 @@ var cardNames = []string{"README.md", "MODEL_CARD.md", "model_card.md", "MODELCA
 
 // Scan finds and reads the card of the model at path: a folder, a file in
 // a folder (the folder is searched), or the card file itself (.md or .json).
-// No card is not an error: Found is false.
+// No card is not an error: Found is false. A FIFO, device or socket given
+// as path is refused without a blocking open (and /dev is no model folder).
+// The evidence names path, as given, as its subject.
 func Scan(path string, limits Limits) (Evidence, error) {
+	ev, err := scan(path, limits)
+	if err != nil {
+		return Evidence{}, err
+	}
+	ev.Subject = &Subject{Path: path}
+	return ev, nil
+}
+
+func scan(path string, limits Limits) (Evidence, error) {
 	limits = limits.orDefault()
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -107,6 +128,11 @@ func Scan(path string, limits Limits) (Evidence, error) {
 	}
 	card := ""
 	if !fi.IsDir() {
+		f, err := readlimit.Open(path)
+		if err != nil {
+			return Evidence{}, fmt.Errorf("model card: %w", err)
+		}
+		f.Close()
 		ext := strings.ToLower(filepath.Ext(path))
 		if ext == ".md" || strings.HasSuffix(strings.ToLower(path), "card.json") {
 			card = path

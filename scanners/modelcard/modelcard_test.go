@@ -85,6 +85,7 @@ func TestScan(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			want.Subject = &Subject{Path: tt.path} // the path as given
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("Scan(%s) (-want +got):\n%s", tt.path, diff)
 			}
