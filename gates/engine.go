@@ -327,7 +327,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 		if len(undecided) > 0 {
 			why += " (" + strings.Join(undecided, "; ") + ")"
 		}
-		return nil, fmt.Errorf("%w: %s: %s", ErrUndecided, req.Subject, why)
+		return nil, fmt.Errorf("%w: %s", ErrUndecided, why)
 	}
 	now := e.now().UTC()
 

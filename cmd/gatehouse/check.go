@@ -379,6 +379,12 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		if !slices.Contains(known, specs[i].name) {
 			return undecided(fmt.Errorf("--evidence %s: no gate reads evidence %q (known: %s)", specs[i].spec, specs[i].name, strings.Join(known, ", ")))
 		}
+		read := slices.ContainsFunc(subjects, func(s gates.Subject) bool {
+			return engine.Reads(gates.Request{Subject: s, Environment: envName, Gates: o.gates}, specs[i].name)
+		})
+		if !read {
+			return undecided(fmt.Errorf("--evidence %s: no gate run for these subjects reads %s evidence", specs[i].spec, specs[i].name))
+		}
 		if err := readEvidence(&specs[i], parsers); err != nil {
 			return undecided(err)
 		}
@@ -458,7 +464,8 @@ func exitFor(results []report.Result, stderr io.Writer) error {
 	for _, r := range results {
 		switch {
 		case r.Decision == nil:
-			notDecided = append(notDecided, fmt.Sprintf("%s: %v", r.Subject, r.Err))
+			why := strings.TrimPrefix(fmt.Sprint(r.Err), gates.ErrUndecided.Error()+": ")
+			notDecided = append(notDecided, fmt.Sprintf("%s: not decided: %s", r.Subject, why))
 		case r.Decision.Verdict() == gates.VerdictDenied:
 			anyDenied = true
 		case r.Decision.Verdict() == gates.VerdictNotDecided:
