@@ -115,11 +115,3 @@ func jsonError(err error) error {
 	}
 	return err
 }
-
-func readFull(r io.Reader, buf []byte) (int, error) {
-	n, err := io.ReadFull(r, buf)
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return n, nil
-	}
-	return n, err
-}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -40,7 +41,7 @@ var ErrKey = errors.New("unusable key")
 // KEY"). ECDSA P-256/P-384/P-521, Ed25519 and RSA ≥ 2048 bits are accepted;
 // ECDSA and RSA sign SHA-256 digests (RSA as PKCS#1 v1.5), as cosign does.
 func LoadSigner(path string) (signature.SignerVerifier, error) {
-	data, err := readKeyFile(path)
+	data, err := ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func ParseSigner(name string, data, password []byte) (signature.SignerVerifier, 
 // LoadVerifier reads a PEM public key file (PKIX "PUBLIC KEY", as cosign
 // generate-key-pair and openssl write it).
 func LoadVerifier(path string) (signature.Verifier, error) {
-	data, err := readKeyFile(path)
+	data, err := ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -136,21 +137,19 @@ func PublicKeyPEM(v signature.PublicKeyProvider) ([]byte, error) {
 	return cryptoutils.MarshalPublicKeyToPEM(pub)
 }
 
-func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+// ReadKeyFile reads a key (or certificate) file named by a flag or a
+// parameter: a regular file of at most MaxKeyFileBytes, opened without
+// blocking (a FIFO or device is refused at once, never waited on). Errors
+// wrap ErrKey and name the file.
+func ReadKeyFile(path string) ([]byte, error) {
+	data, err := readlimit.File(path, MaxKeyFileBytes)
+	switch {
+	case errors.Is(err, readlimit.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %s: more than %d bytes: not a key file", ErrKey, path, MaxKeyFileBytes)
+	case err != nil:
 		return nil, fmt.Errorf("%w: read key: %w", ErrKey, err)
 	}
-	defer f.Close()
-	data := make([]byte, MaxKeyFileBytes+1)
-	n, err := readFull(f, data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: read key %s: %v", ErrKey, path, err)
-	}
-	if n > MaxKeyFileBytes {
-		return nil, fmt.Errorf("%w: %s: more than %d bytes: not a key file", ErrKey, path, MaxKeyFileBytes)
-	}
-	return data[:n], nil
+	return data, nil
 }
 
 func checkPublic(v signature.PublicKeyProvider) error {

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 const testPassword = testkeys.Password
@@ -134,4 +136,25 @@ func pemBody(b []byte) string {
 		return ""
 	}
 	return lines[len(lines)/2]
+}
+
+// TestKeyFileSpecial: a key path naming a FIFO or a device is refused at
+// once, naming the file, never waited on or read without end.
+func TestKeyFileSpecial(t *testing.T) {
+	for name, p := range testkeys.SpecialFiles(t) {
+		for _, load := range []struct {
+			what string
+			fn   func(string) error
+		}{
+			{"LoadSigner", func(p string) error { _, err := LoadSigner(p); return err }},
+			{"LoadVerifier", func(p string) error { _, err := LoadVerifier(p); return err }},
+		} {
+			t.Run(name+"/"+load.what, func(t *testing.T) {
+				err := testkeys.Within(t, 2*time.Second, func() error { return load.fn(p) })
+				if !errors.Is(err, ErrKey) || !errors.Is(err, readlimit.ErrNotRegular) || !strings.Contains(err.Error(), p) {
+					t.Errorf("error %v, want ErrKey and ErrNotRegular naming %s", err, p)
+				}
+			})
+		}
+	}
 }

@@ -40,13 +40,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/attest/digest"
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
@@ -275,21 +275,11 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// readLimited reads a file of at most max bytes.
+// readLimited reads a regular file of at most max bytes, opened without
+// blocking (a FIFO given as a bundle or trusted root is refused, not
+// waited on).
 func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: more than the %d byte limit", path, max)
-	}
-	return b, nil
+	return readlimit.File(path, max)
 }
 
 var errNoContent = errors.New("the bundle holds neither a message signature nor a DSSE envelope")

@@ -29,6 +29,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // ReadBufferSize is the read size of the hashing loops.
@@ -148,8 +150,9 @@ func ShardedFile(path string, o Options) (*Sharded, error) {
 	return shardedFile(path, o)
 }
 
-// openRegular opens path for reading only if it is a regular file (a pipe
-// would block the open itself).
+// openRegular opens path for reading only if it is a regular file. The
+// Stat gives the precise message; the open itself never blocks (a FIFO
+// swapped in after the Stat is refused, not waited on).
 func openRegular(path string) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -158,7 +161,11 @@ func openRegular(path string) (*os.File, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: %w", path, errNotRegular(st.Mode()))
 	}
-	return os.Open(path)
+	f, err := readlimit.Open(path)
+	if errors.Is(err, readlimit.ErrNotRegular) {
+		return nil, fmt.Errorf("%w: %v", ErrSpecialFile, err)
+	}
+	return f, err
 }
 
 func shardedFile(path string, o Options) (*Sharded, error) {

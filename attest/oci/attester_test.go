@@ -10,7 +10,9 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/attest/blob"
+	"github.com/gatehouse-dev/gatehouse/attest/internal/testkeys"
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
@@ -126,5 +128,27 @@ func TestAttesterStatesWhatWasJudged(t *testing.T) {
 	policy.RequiredGates = append(policy.RequiredGates, "sonarqube")
 	if _, err := attest.VerifyVSA(ctx, env, policy); !errors.Is(err, attest.ErrGates) || !strings.Contains(err.Error(), "[sonarqube]") {
 		t.Errorf("verifier requiring sonarqube: %v", err)
+	}
+}
+
+// TestPolicyFilesSpecial: key files and the trusted root named in a
+// gate's params are opened without blocking and refused when they are a
+// FIFO or a device, naming the file.
+func TestPolicyFilesSpecial(t *testing.T) {
+	for name, p := range testkeys.SpecialFiles(t) {
+		for _, tc := range []struct {
+			param  string
+			params map[string]any
+		}{
+			{"keys", map[string]any{"keys": []any{p}}},
+			{"trusted_root", map[string]any{"identities": []any{map[string]any{"issuer": testIssuer, "subject": testIdentity}}, "trusted_root": p}},
+		} {
+			t.Run(name+"/"+tc.param, func(t *testing.T) {
+				err := testkeys.Within(t, 2*time.Second, func() error { _, err := PolicyFromParams(tc.params, nil); return err })
+				if !errors.Is(err, readlimit.ErrNotRegular) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.param) {
+					t.Errorf("error %v, want ErrNotRegular naming %s and %s", err, tc.param, p)
+				}
+			})
+		}
 	}
 }

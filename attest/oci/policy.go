@@ -11,10 +11,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/attest"
+	"github.com/gatehouse-dev/gatehouse/attest/blob"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -139,9 +140,9 @@ func LoadKey(ref string) (Key, error) {
 	if strings.Contains(ref, "-----BEGIN") {
 		return ParseKey("inline", []byte(ref))
 	}
-	data, err := os.ReadFile(ref)
+	data, err := attest.ReadKeyFile(ref)
 	if err != nil {
-		return Key{}, fmt.Errorf("read key: %w", err)
+		return Key{}, err
 	}
 	return ParseKey(ref, data)
 }
@@ -216,9 +217,9 @@ func PolicyFromParams(params map[string]any, path func(string) string) (*Policy,
 	}
 	if tr, ok := params["trusted_root"].(string); ok && tr != "" {
 		trp := path(tr)
-		root, err := root.NewTrustedRootFromPath(trp)
+		root, err := blob.LoadTrustedRoot(trp)
 		if err != nil {
-			return nil, fmt.Errorf("trusted_root %s: %w", trp, err)
+			return nil, fmt.Errorf("trusted_root: %w", err)
 		}
 		p.TrustedRoot = root
 	}
