@@ -38,8 +38,23 @@ evidence_ok(name) if {
 	not input.evidence[name].error
 }
 
-# severity_rank orders severities; unknown severities rank highest (fail closed).
+# severity_ranks orders the severities.
+severity_ranks := {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+# severity_rank ranks a finding's severity; an unknown one, or one that is
+# no string, ranks above critical (fail closed).
 severity_rank(s) := r if {
-	ranks := {"low": 1, "medium": 2, "high": 3, "critical": 4}
-	r := object.get(ranks, lower(s), 5)
+	is_string(s)
+	r := object.get(severity_ranks, lower(s), 5)
+} else := 5
+
+# bad_param is the denial of a gate whose parameter it cannot use.
+# Configuration loading rejects such values first (each gate declares its
+# params in METADATA custom.params); this keeps the gate fail closed under
+# `opa test` and with data written by hand.
+bad_param(gate, key, value, want) := {
+	"rule": "bad_param",
+	"severity": "high",
+	"message": sprintf("params.%s.%s is %v: want %s", [gate, key, value, want]),
+	"remediation": sprintf("fix params.%s.%s in gatehouse.yaml", [gate, key]),
 }

@@ -31,3 +31,9 @@ test_severity_rank if {
 	lib.severity_rank("LOW") < lib.severity_rank("critical")
 	lib.severity_rank("bogus") > lib.severity_rank("critical")
 }
+
+test_severity_rank_not_a_string_ranks_highest if {
+	every s in [null, 3, true, {}] {
+		lib.severity_rank(s) > lib.severity_rank("critical")
+	}
+}

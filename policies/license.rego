@@ -61,6 +61,19 @@ _matches(id, patterns) if {
 
 _denied_id(id) if _matches(id, p.deny)
 
+# allow and deny must be lists of strings: a single string would match
+# nothing, and a denied licence would only be "unlisted" (fail open).
+deny contains v if {
+	some key in ["allow", "deny"]
+	not _string_list(p[key])
+	v := lib.bad_param("license", key, p[key], "a list of licence ids or glob patterns")
+}
+
+_string_list(x) if {
+	is_array(x)
+	every e in x { is_string(e) }
+}
+
 _allowed_id(id) if {
 	_matches(id, p.allow)
 	not _denied_id(id)

@@ -151,3 +151,18 @@ test_entry_without_licences_is_not_a_pass if {
 	inp := _in([{"source": "hand"}], [], [])
 	_rules(license.warn) == {"license_unlisted"} with input as inp
 }
+
+# A deny list given as one string would match nothing: AGPL would only be
+# "unlisted" (a warning). It denies as bad_param instead.
+test_deny_not_a_list_fails_closed if {
+	inp := _in([_lic("AGPL-3.0-only")], [], [])
+	some v in license.deny with input as inp with data.gatehouse.config.license as {"deny": "AGPL-*"}
+	v.rule == "bad_param"
+	contains(v.message, "params.license.deny")
+}
+
+test_allow_with_a_non_string_denies if {
+	inp := _in([_lic("MIT")], [], [])
+	some v in license.deny with input as inp with data.gatehouse.config.license as {"allow": ["MIT", 1]}
+	v.rule == "bad_param"
+}

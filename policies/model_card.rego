@@ -30,6 +30,19 @@ _enforce if input.context.environment == "prod"
 
 _enforce if p.enforce == true
 
+# A parameter that is not what it should be denies: "true" as a string
+# must not mean warn-only, a required list that is no list must not mean
+# that no section is required.
+deny contains v if {
+	not is_boolean(p.enforce)
+	v := lib.bad_param("model_card", "enforce", p.enforce, "true or false")
+}
+
+deny contains v if {
+	not is_array(p.required)
+	v := lib.bad_param("model_card", "required", p.required, "a list of sections")
+}
+
 _titles := {
 	"intended_use": "intended use",
 	"training_data": "training data",

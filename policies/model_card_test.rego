@@ -135,3 +135,13 @@ test_location_falls_back_to_the_card_name if {
 	w := model_card.warn with input as _in(card, "dev")
 	{v.location | some v in w} == {"README.md"}
 }
+
+# enforce "true" as a string, or a required that is no list, must not turn
+# gaps into warnings or drop every section: the gate denies (bad_param).
+test_bad_params_deny if {
+	inp := _in(_card(["limitations"], _m), "dev")
+	every cfg in [{"enforce": "true"}, {"enforce": 1}, {"required": "intended_use"}] {
+		some v in model_card.deny with input as inp with data.gatehouse.config.model_card as cfg
+		v.rule == "bad_param"
+	}
+}

@@ -18,7 +18,17 @@ import data.gatehouse.lib
 # fail_on: the lowest finding severity that denies; lower ones warn.
 params := lib.params("model_scan", {"fail_on": "medium"})
 
-threshold := lib.severity_rank(params.fail_on)
+# threshold: a fail_on that is no severity ranks 0, so every finding
+# denies (fail closed) and bad_param says why; never above critical.
+threshold := r if {
+	is_string(params.fail_on)
+	r := lib.severity_ranks[lower(params.fail_on)]
+} else := 0
+
+deny contains v if {
+	threshold == 0
+	v := lib.bad_param("model_scan", "fail_on", params.fail_on, "one of low, medium, high, critical")
+}
 
 # The native scan is required; a ModelScan report (same shape) is read too when present.
 deny contains v if some v in lib.evidence_denials("model_scan")
@@ -54,14 +64,14 @@ deny contains v if {
 deny contains v if {
 	some name, ev in sources
 	some f in object.get(ev, "findings", [])
-	lib.severity_rank(f.severity) >= threshold
+	lib.severity_rank(object.get(f, "severity", null)) >= threshold
 	v := finding_violation(name, ev, f)
 }
 
 warn contains v if {
 	some name, ev in sources
 	some f in object.get(ev, "findings", [])
-	lib.severity_rank(f.severity) < threshold
+	lib.severity_rank(object.get(f, "severity", null)) < threshold
 	v := finding_violation(name, ev, f)
 }
 
@@ -90,13 +100,26 @@ deny contains v if {
 	}
 }
 
+# finding_violation is defined for every finding, whatever fields it lacks:
+# an undefined field would drop the denial (fail open).
 finding_violation(name, ev, f) := {
 	"rule": "finding",
-	"severity": lower(f.severity),
-	"message": sprintf("%s: %s%s: %s", [scanner(name, ev), f.location, global(f), f.reason]),
+	"severity": severity_name(object.get(f, "severity", null)),
+	"message": sprintf("%s: %v%s: %v", [scanner(name, ev), location(f), global(f), object.get(f, "reason", "(no reason given)")]),
 	"remediation": "do not load this model; get it from a trusted source or convert it to a format that holds no code (safetensors)",
-	"location": file_of(f.location),
+	"location": file_of(location(f)),
 }
+
+location(f) := l if {
+	l := f.location
+	is_string(l)
+} else := "(no location given)"
+
+# severity_name: a severity that is no string is reported as critical, as
+# it ranks (lib.severity_rank).
+severity_name(s) := lower(s) if is_string(s)
+
+else := "critical"
 
 global(f) := sprintf(" (%s.%s)", [f.module, f.name]) if {
 	f.module

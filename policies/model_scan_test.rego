@@ -2,8 +2,10 @@ package gatehouse.gates.model_scan_test
 
 import data.gatehouse.gates.model_scan
 
-clean := {"schema": "model_scan/v1", "scanner": "gatehouse", "verified": true, "files_scanned": 1,
-	"bytes_scanned": 10, "findings": [], "not_verified": []}
+clean := {
+	"schema": "model_scan/v1", "scanner": "gatehouse", "verified": true, "files_scanned": 1,
+	"bytes_scanned": 10, "findings": [], "not_verified": [],
+}
 
 crit := {"severity": "critical", "location": "m.pt:archive/data.pkl@29", "module": "builtins", "name": "eval", "reason": "evaluates code"}
 
@@ -100,4 +102,34 @@ test_modelscan_alone_is_not_enough if {
 test_wrong_schema_denies if {
 	ev := object.union(clean, {"schema": "other/v9"})
 	rules(model_scan.deny) == {"schema"} with input as inp({"model_scan": ev})
+}
+
+# A fail_on that is no severity (a typo, a number) must not rank above
+# critical: every finding denies, and bad_param says why.
+test_unknown_fail_on_fails_closed if {
+	x := inp({"model_scan": object.union(clean, {"findings": [crit, low]})})
+	every bad in ["crit", "", 4, null, true] {
+		d := model_scan.deny with input as x with data.gatehouse.config.model_scan as {"fail_on": bad}
+		rules(d) == {"finding", "bad_param"}
+		count([v | some v in d; v.rule == "finding"]) == 2
+		count(model_scan.warn) == 0 with input as x with data.gatehouse.config.model_scan as {"fail_on": bad}
+	}
+}
+
+test_known_fail_on_any_case if {
+	x := inp({"model_scan": object.union(clean, {"findings": [crit, low]})})
+	rules(model_scan.deny) == {"finding"} with input as x with data.gatehouse.config.model_scan as {"fail_on": "CRITICAL"}
+	count(model_scan.warn) == 1 with input as x with data.gatehouse.config.model_scan as {"fail_on": "CRITICAL"}
+}
+
+test_finding_severity_not_a_string_denies if {
+	odd := object.union(crit, {"severity": 3})
+	some v in model_scan.deny with input as inp({"model_scan": object.union(clean, {"findings": [odd]})})
+	v.rule == "finding"
+}
+
+test_finding_without_fields_denies if {
+	some v in model_scan.deny with input as inp({"model_scan": object.union(clean, {"findings": [{}]})})
+	v.rule == "finding"
+	v.severity == "critical"
 }

@@ -50,6 +50,7 @@ limit_key := {"ERROR": "errorThreshold", "WARN": "warningThreshold"}
 # detail lists the failing conditions, or says none is listed (a gate can
 # fail on a condition the response leaves out, e.g. ignored ones).
 detail := concat("; ", failing) if count(failing) > 0
+
 else := sprintf("status %s, but the response names no condition at %s", [ps.status, ps.status])
 
 dashboard := sprintf(" (%s)", [input.evidence.sonarqube.dashboardUrl]) if input.evidence.sonarqube.dashboardUrl
@@ -70,7 +71,7 @@ deny contains v if {
 deny contains v if {
 	lib.evidence_ok("sonarqube")
 	ps.status == "WARN"
-	not params.allow_warn
+	params.allow_warn != true
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "medium",
@@ -82,7 +83,7 @@ deny contains v if {
 warn contains v if {
 	lib.evidence_ok("sonarqube")
 	ps.status == "WARN"
-	params.allow_warn
+	params.allow_warn == true
 	v := {
 		"rule": "quality_gate_warn",
 		"severity": "low",
@@ -120,16 +121,23 @@ new_issues(sev) := max([
 	object.get(input.evidence.sonarqube.issues.by_impact, upper(sev), 0),
 ])
 
+# allow_warn must be a boolean: a string "false" is truthy in Rego, and
+# only the boolean true allows WARN (above); anything else denies.
+deny contains v if {
+	not is_boolean(params.allow_warn)
+	v := lib.bad_param("sonarqube", "allow_warn", params.allow_warn, "true or false")
+}
+
 # A cap that is not a count would compare as "never exceeded": deny instead.
+deny contains v if {
+	not is_object(params.max_new_issues)
+	v := lib.bad_param("sonarqube", "max_new_issues", params.max_new_issues, "a mapping of severity to a whole number >= 0, e.g. {BLOCKER: 0, HIGH: 0}")
+}
+
 deny contains v if {
 	some sev, cap in params.max_new_issues
 	not valid_cap(cap)
-	v := {
-		"rule": "bad_param",
-		"severity": "high",
-		"message": sprintf("params.sonarqube.max_new_issues.%s is %v: it must be a whole number >= 0", [sev, cap]),
-		"remediation": "fix max_new_issues in gatehouse.yaml, e.g. {BLOCKER: 0, HIGH: 0}",
-	}
+	v := lib.bad_param("sonarqube", sprintf("max_new_issues.%s", [sev]), cap, "a whole number >= 0")
 }
 
 valid_cap(cap) if {

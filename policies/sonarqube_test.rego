@@ -97,3 +97,18 @@ test_bad_cap_denies if {
 	v.rule == "bad_param"
 	contains(v.message, "max_new_issues.BLOCKER")
 }
+
+# Only the boolean true allows WARN: a string "false" is truthy in Rego.
+test_allow_warn_not_a_boolean_denies if {
+	every bad in ["false", "true", 0, 1, null] {
+		d := sonarqube.deny with input as status("WARN", [warn_cond]) with data.gatehouse.config.sonarqube as {"allow_warn": bad}
+		{v.rule | some v in d} == {"quality_gate_warn", "bad_param"}
+		count(sonarqube.warn) == 0 with input as status("WARN", [warn_cond]) with data.gatehouse.config.sonarqube as {"allow_warn": bad}
+	}
+}
+
+test_max_new_issues_not_a_mapping_denies if {
+	some v in sonarqube.deny with input as status("OK", []) with data.gatehouse.config.sonarqube as {"max_new_issues": [0]}
+	v.rule == "bad_param"
+	contains(v.message, "params.sonarqube.max_new_issues is [0]")
+}
