@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 	"github.com/gatehouse-dev/gatehouse/scanners/modelscan"
 )
@@ -22,7 +23,8 @@ func init() {
 print it as model_scan/v1 evidence, as "gatehouse check --evidence
 modelscan=REPORT.json" would use it. Errors and skipped files are not verified.
 Exit status: 0 clean, 1 a finding at or above --fail-on, 2 not verified (errors,
-skipped files, nothing scanned) or an invalid report.`,
+skipped files, nothing scanned) or an invalid report; a FIFO or device given
+as the report is refused, not read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runScanModelScanReport(cmd.OutOrStdout(), args[0], format, failOn)
@@ -45,13 +47,13 @@ func runScanModelScanReport(w io.Writer, file, format, failOn string) error {
 	if err != nil {
 		return undecided(fmt.Errorf("--fail-on: %w", err))
 	}
-	data, err := os.ReadFile(file)
+	data, err := modelscan.ReadReport(file, modelscan.Limits{})
 	if err != nil {
-		return undecided(err)
+		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
 	ev, err := modelscan.ParseReport(data, modelscan.Limits{})
 	if err != nil {
-		return undecided(fmt.Errorf("%s: %w", file, err))
+		return undecided(errors.New(textsafe.Escape(fmt.Sprintf("%s: %v", file, err))))
 	}
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -60,17 +62,19 @@ func runScanModelScanReport(w io.Writer, file, format, failOn string) error {
 			return undecided(err)
 		}
 	} else {
-		fmt.Fprintf(w, "modelscan %s: %d files scanned, verified=%v\n", ev.ScannerVersion, ev.FilesScanned, ev.Verified)
+		// Versions, paths and descriptions come from the report: escaped.
+		esc := textsafe.Escape
+		fmt.Fprintf(w, "modelscan %s: %d files scanned, verified=%v\n", esc(ev.ScannerVersion), ev.FilesScanned, ev.Verified)
 		for _, f := range ev.Findings {
-			fmt.Fprintf(w, "  %-8s %s: %s\n", f.Severity, f.Location, f.Reason)
+			fmt.Fprintf(w, "  %-8s %s: %s\n", f.Severity, esc(f.Location), esc(f.Reason))
 		}
 		for _, n := range ev.NotVerified {
-			fmt.Fprintf(w, "  not verified %s: %s\n", n.Location, n.Reason)
+			fmt.Fprintf(w, "  not verified %s: %s\n", esc(n.Location), esc(n.Reason))
 		}
 	}
 	// As modelscan and "gatehouse scan model": not verified (2) wins over findings (1).
 	if !ev.Verified {
-		return undecided(fmt.Errorf("%s: not verified: %d error(s), skipped file(s) or nothing scanned (see not_verified)", file, len(ev.NotVerified)))
+		return undecided(fmt.Errorf("%s: not verified: %d error(s), skipped file(s) or nothing scanned (see not_verified)", textsafe.Escape(file), len(ev.NotVerified)))
 	}
 	for _, f := range ev.Findings {
 		if f.Severity >= min {

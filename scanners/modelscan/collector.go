@@ -3,10 +3,9 @@ package modelscan
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
 
 // Collector turns a ModelScan report named in the configuration
@@ -46,27 +45,42 @@ func (c *Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	limits := c.Limits
-	if limits == (Limits{}) {
-		limits = DefaultLimits()
-	}
-	f, err := os.Open(c.Report)
+	data, err := ReadReport(c.Report, c.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("modelscan report: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limits.MaxReportBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("modelscan report %s: %w", c.Report, err)
-	}
-	ev, err := ParseReport(data, limits)
+	ev, err := ParseReport(data, c.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.Report, err)
 	}
 	return ev, nil
 }
 
-// ParseEvidence maps `--evidence modelscan=REPORT.json`.
+// ReadReport reads a report file without blocking (a FIFO or device is
+// refused) and bounded by limits.MaxReportBytes (default 64 MiB).
+func ReadReport(path string, limits Limits) ([]byte, error) {
+	if limits == (Limits{}) {
+		limits = DefaultLimits()
+	}
+	data, err := readlimit.File(path, limits.MaxReportBytes)
+	if err != nil {
+		return nil, fmt.Errorf("modelscan report: %w", err)
+	}
+	return data, nil
+}
+
+// MaxEvidenceBytes bounds what ParseEvidence reads: the report limit
+// (default 64 MiB). Callers read the file with this limit (ReadReport or
+// readlimit.File); ParseEvidence refuses more.
+func (c *Collector) MaxEvidenceBytes() int64 {
+	if c.Limits == (Limits{}) {
+		return DefaultLimits().MaxReportBytes
+	}
+	return c.Limits.MaxReportBytes
+}
+
+// ParseEvidence maps `--evidence modelscan=REPORT.json`; the report's
+// summary.input_path becomes the evidence's subject.
 func (c *Collector) ParseEvidence(data []byte) (any, error) {
 	return ParseReport(data, c.Limits)
 }

@@ -22,13 +22,21 @@ const Schema = "model_scan/v1"
 
 // Evidence is input.evidence.modelscan.
 type Evidence struct {
-	Schema         string                `json:"schema"`
+	Schema string `json:"schema"`
+	// Subject is the report's summary.input_path, the path modelscan
+	// scanned; absent when the report does not name it.
+	Subject        *Subject              `json:"subject,omitempty"`
 	Scanner        string                `json:"scanner"`
 	ScannerVersion string                `json:"scanner_version"`
 	Verified       bool                  `json:"verified"`
 	FilesScanned   int                   `json:"files_scanned"`
 	Findings       []finding.Finding     `json:"findings"`
 	NotVerified    []finding.NotVerified `json:"not_verified"`
+}
+
+// Subject names what evidence is about.
+type Subject struct {
+	Path string `json:"path"`
 }
 
 // Limits bound the work on a report.
@@ -44,6 +52,8 @@ func DefaultLimits() Limits {
 }
 
 type report struct {
+	// Error is what a collector records when it fails: not a report.
+	Error   *string  `json:"error"`
 	Summary *summary `json:"summary"`
 	Issues  []issue  `json:"issues"`
 	Errors  []entry  `json:"errors"`
@@ -101,6 +111,9 @@ func ParseReport(data []byte, limits Limits) (Evidence, error) {
 	if err := dec.Decode(new(json.RawMessage)); err != io.EOF {
 		return Evidence{}, errors.New("modelscan report: data after the JSON object (read the -o file, not wrapped stdout)")
 	}
+	if r.Error != nil {
+		return Evidence{}, fmt.Errorf("modelscan report: the document records a collection error, not a scan: %q", clip(*r.Error, limits.MaxTextBytes))
+	}
 	if r.Summary == nil {
 		return Evidence{}, errors.New(`modelscan report: "summary" is missing: is this a modelscan JSON report (modelscan -r json -o FILE)?`)
 	}
@@ -118,6 +131,9 @@ func ParseReport(data []byte, limits Limits) (Evidence, error) {
 	ev := Evidence{
 		Schema: Schema, Scanner: "modelscan", ScannerVersion: s.ModelscanVersion,
 		Findings: []finding.Finding{}, NotVerified: []finding.NotVerified{},
+	}
+	if s.InputPath != "" {
+		ev.Subject = &Subject{Path: s.InputPath}
 	}
 	if s.Scanned != nil && s.Scanned.TotalScanned != nil {
 		ev.FilesScanned = *s.Scanned.TotalScanned

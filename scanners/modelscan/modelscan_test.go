@@ -28,13 +28,13 @@ func TestParseReport(t *testing.T) {
 		file string
 		want Evidence
 	}{
-		{"clean.json", Evidence{Schema: Schema, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: true, FilesScanned: 2,
+		{"clean.json", Evidence{Schema: Schema, Subject: &Subject{Path: "models/clean"}, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: true, FilesScanned: 2,
 			Findings: []finding.Finding{}, NotVerified: []finding.NotVerified{}}},
-		{"critical.json", Evidence{Schema: Schema, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: true, FilesScanned: 1,
+		{"critical.json", Evidence{Schema: Schema, Subject: &Subject{Path: "models/fraud"}, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: true, FilesScanned: 1,
 			Findings: []finding.Finding{{Severity: finding.Critical, Location: "model.pkl", Module: "posix", Name: "system",
 				Reason: "Use of unsafe operator 'system' from module 'posix' (modelscan.scanners.PickleUnsafeOpScan)"}},
 			NotVerified: []finding.NotVerified{}}},
-		{"mixed.json", Evidence{Schema: Schema, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: false, FilesScanned: 3,
+		{"mixed.json", Evidence{Schema: Schema, Subject: &Subject{Path: "models/mixed"}, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: false, FilesScanned: 3,
 			Findings: []finding.Finding{
 				{Severity: finding.Critical, Location: "outer.pt:archive/data.pkl", Module: "builtins", Name: "exec", Reason: "Use of unsafe operator 'exec' from module 'builtins' (modelscan.scanners.PyTorchUnsafeOpScan)"},
 				{Severity: finding.Medium, Location: "keras.h5", Module: "Keras", Name: "Lambda", Reason: "Use of unsafe operator 'Lambda' from module 'Keras' (modelscan.scanners.H5LambdaDetectScan)"},
@@ -47,7 +47,7 @@ func TestParseReport(t *testing.T) {
 				{Location: "broken.pt", Reason: "skipped by modelscan (BAD_ZIP): Skipping zip file due to error: File is not a zip file"},
 				{Location: "models/mixed", Reason: "modelscan skipped 1 files it does not name (run it with --show-skipped)"},
 			}}},
-		{"nothing.json", Evidence{Schema: Schema, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: false, FilesScanned: 0,
+		{"nothing.json", Evidence{Schema: Schema, Subject: &Subject{Path: "models/empty"}, Scanner: "modelscan", ScannerVersion: "0.8.6", Verified: false, FilesScanned: 0,
 			Findings:    []finding.Finding{},
 			NotVerified: []finding.NotVerified{{Location: "models/empty", Reason: "modelscan scanned nothing (summary.scanned.total_scanned is 0 or absent)"}}}},
 	}
@@ -73,7 +73,7 @@ func TestEvidenceJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"schema":"model_scan/v1","scanner":"modelscan","scanner_version":"0.8.6","verified":true,"files_scanned":1,` +
+	want := `{"schema":"model_scan/v1","subject":{"path":"models/fraud"},"scanner":"modelscan","scanner_version":"0.8.6","verified":true,"files_scanned":1,` +
 		`"findings":[{"severity":"critical","location":"model.pkl","module":"posix","name":"system","reason":"Use of unsafe operator 'system' from module 'posix' (modelscan.scanners.PickleUnsafeOpScan)"}],"not_verified":[]}`
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)
