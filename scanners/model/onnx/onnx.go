@@ -101,6 +101,7 @@ type scan struct {
 	localFns map[customOp]bool
 	extSeen  map[string]bool
 	sawGraph bool
+	sawOpset bool
 }
 
 func (s *scan) add(sev finding.Severity, where, format string, args ...any) {
@@ -129,6 +130,7 @@ func Scan(in finding.Input) (finding.Result, error) {
 			s.sawGraph = true
 			return s.graph(f, "", 0)
 		case modelOpset:
+			s.sawOpset = true
 			// Validated as a message; domains are judged where nodes use them.
 			return s.src.Message(f, func(protowire.Field) error { return nil })
 		case modelFunctions:
@@ -138,6 +140,10 @@ func Scan(in finding.Input) (finding.Result, error) {
 	})
 	if err == nil && !s.sawGraph {
 		err = fmt.Errorf("%w: no graph (ModelProto field 7): not an ONNX model", ErrMalformed)
+	}
+	if err == nil && !s.sawOpset {
+		// Runtimes refuse it; a file cut short between fields looks like this.
+		err = fmt.Errorf("%w: no opset_import (ModelProto field 8): runtimes refuse the model (truncated?)", ErrMalformed)
 	}
 	s.judgeOps()
 	if s.dropped > 0 {

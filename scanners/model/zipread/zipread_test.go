@@ -215,10 +215,17 @@ func FuzzZipRead(f *testing.F) {
 	f.Add(build([]entry{{name: "a", data: []byte("A")}}, nil, nil, true))
 	f.Add(build([]entry{{name: "a", data: []byte("A"), flags: 0x8}}, map[string]string{"a": "b"}, nil, false))
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
+	// Cut before the central directory, and inside a member: Damaged.
+	whole := build([]entry{{name: "a.pkl", data: []byte("AAAA")}}, nil, nil, false)
+	f.Add(whole[:bytes.Index(whole, []byte("PK\x01\x02"))])
+	f.Add(whole[:34])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Read(bytes.NewReader(data), int64(len(data)), Limits{MaxMembers: 1000})
 		if err != nil || a == nil {
 			return
+		}
+		if !a.HasCentral && len(a.Damaged) == 0 {
+			t.Fatal("no central directory but the archive is not marked damaged")
 		}
 		for _, m := range a.Members {
 			rd, err := a.Open(m)

@@ -1,0 +1,26 @@
+package onnx
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+)
+
+// TestTruncatedNeverClean: every proper prefix of a clean ONNX model is an
+// error or not verified, never clean: a cut inside a field is malformed,
+// and a cut between fields leaves a model without its graph, which no
+// runtime loads.
+func TestTruncatedNeverClean(t *testing.T) {
+	b := model(graph(nodeField(node("relu1", "Relu", "")), initializer("w", make([]byte, 64))))
+	if res, err := Scan(input(b, "")); err != nil || len(res.Findings)+len(res.NotVerified) > 0 {
+		t.Fatalf("the whole file is not clean: %v %+v", err, res)
+	}
+	for n := range len(b) {
+		in := finding.Input{R: bytes.NewReader(b[:n]), Size: int64(n), Location: "m.onnx", Limits: finding.DefaultLimits()}
+		res, err := Scan(in)
+		if err == nil && len(res.NotVerified) == 0 && len(res.Findings) == 0 {
+			t.Errorf("first %d of %d bytes scan clean", n, len(b))
+		}
+	}
+}
