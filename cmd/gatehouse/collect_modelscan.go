@@ -22,12 +22,13 @@ func init() {
 		Long: `Read a ModelScan JSON report (modelscan -p PATH -r json -o REPORT.json) and
 print it as model_scan/v1 evidence, as "gatehouse check --evidence
 modelscan=REPORT.json" would use it. Errors and skipped files are not verified.
-Exit status: 0 clean, 1 a finding at or above --fail-on, 2 not verified (errors,
-skipped files, nothing scanned) or an invalid report; a FIFO or device given
+Exit status: 0 clean, 1 a finding at or above --fail-on (even when other files
+were not verified: a finding beats "could not verify", and both are said), 2
+not verified (errors, skipped files, nothing scanned) or an invalid report; a FIFO or device given
 as the report is refused, not read.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runScanModelScanReport(cmd.OutOrStdout(), args[0], format, failOn)
+			return runScanModelScanReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], format, failOn)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "json", "output format: json or text")
@@ -39,7 +40,7 @@ as the report is refused, not read.`,
 	})
 }
 
-func runScanModelScanReport(w io.Writer, file, format, failOn string) error {
+func runScanModelScanReport(w, stderr io.Writer, file, format, failOn string) error {
 	if format != "text" && format != "json" {
 		return undecided(fmt.Errorf("--format %q: want json or text", format))
 	}
@@ -72,14 +73,18 @@ func runScanModelScanReport(w io.Writer, file, format, failOn string) error {
 			fmt.Fprintf(w, "  not verified %s: %s\n", esc(n.Location), esc(n.Reason))
 		}
 	}
-	// As modelscan and "gatehouse scan model": not verified (2) wins over findings (1).
-	if !ev.Verified {
-		return undecided(fmt.Errorf("%s: not verified: %d error(s), skipped file(s) or nothing scanned (see not_verified)", textsafe.Escape(file), len(ev.NotVerified)))
-	}
+	notVerified := fmt.Sprintf("%s: not verified: %d error(s), skipped file(s) or nothing scanned (see not_verified)", textsafe.Escape(file), len(ev.NotVerified))
+	// As "gatehouse scan model": a finding (1) beats not verified (2).
 	for _, f := range ev.Findings {
 		if f.Severity >= min {
+			if !ev.Verified {
+				fmt.Fprintln(stderr, "gatehouse: also", notVerified)
+			}
 			return denied()
 		}
+	}
+	if !ev.Verified {
+		return undecided(errors.New(notVerified))
 	}
 	return nil
 }
