@@ -141,7 +141,7 @@ func gatehouseExtension(o VSAOptions) (*VSAGatehouse, error) {
 		RequiredGates: sortedSet(o.RequiredGates),
 		ConfigDigest:  map[string]string{calg: ch},
 	}
-	if missing := missingGates(x.Gates, x.RequiredGates); o.Passed && len(missing) > 0 {
+	if missing := MissingGates(x.Gates, x.RequiredGates); o.Passed && len(missing) > 0 {
 		return nil, fmt.Errorf("new VSA: the run skipped required gates %v: %w", missing, ErrPartial)
 	}
 	return x, nil
@@ -154,8 +154,9 @@ func sortedSet(list []string) []string {
 	return append([]string{}, slices.Compact(out)...)
 }
 
-// missingGates lists the gates of required that are not in ran.
-func missingGates(ran, required []string) []string {
+// MissingGates lists the gates of required that are not in ran: what a
+// partial run skipped.
+func MissingGates(ran, required []string) []string {
 	var missing []string
 	for _, g := range required {
 		if !slices.Contains(ran, g) && !slices.Contains(missing, g) {
@@ -420,10 +421,10 @@ func (p *VSAPolicy) checkJudged(x *VSAGatehouse) error {
 	if p.Environment != "" && x.Environment != p.Environment {
 		return fmt.Errorf("%w: the VSA was issued for environment %q, want %q", ErrEnvironment, x.Environment, p.Environment)
 	}
-	if missing := missingGates(x.Gates, x.RequiredGates); len(missing) > 0 {
+	if missing := MissingGates(x.Gates, x.RequiredGates); len(missing) > 0 {
 		return fmt.Errorf("%w: the VSA records a partial run: required gates %v did not run (gates run: %v)", ErrGates, missing, x.Gates)
 	}
-	if missing := missingGates(x.Gates, p.RequiredGates); len(missing) > 0 {
+	if missing := MissingGates(x.Gates, p.RequiredGates); len(missing) > 0 {
 		return fmt.Errorf("%w: gates %v did not run (the VSA's gates: %v; re-run gatehouse check --attest without --gate)", ErrGates, missing, x.Gates)
 	}
 	if len(p.AcceptedConfigDigests) > 0 && !policyAccepted(x.ConfigDigest, p.AcceptedConfigDigests) {
