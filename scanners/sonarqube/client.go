@@ -10,12 +10,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 )
+
+// maxRootCertBytes bounds SONAR_ROOT_CERT: a PEM bundle, not a dump.
+const maxRootCertBytes = 1 << 20
 
 // Sentinel errors callers can branch on.
 var (
@@ -23,6 +27,10 @@ var (
 	ErrNotFound     = errors.New("not found on the SonarQube server")
 	ErrTaskFailed   = errors.New("SonarQube background task did not succeed")
 	ErrTimeout      = errors.New("timed out waiting for SonarQube")
+	// ErrUnreachable: no HTTP answer (connection refused or reset, DNS,
+	// TLS) or the run was interrupted. Never evidence: the engine records
+	// the error and the decision is "not decided".
+	ErrUnreachable = errors.New("SonarQube unreachable")
 )
 
 // DefaultTimeout bounds waiting for SonarQube, like sonar.qualitygate.timeout.
@@ -56,7 +64,7 @@ type Client struct {
 func NewHTTPClient(rootCertFile string) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if rootCertFile != "" {
-		pem, err := os.ReadFile(rootCertFile)
+		pem, err := readlimit.File(rootCertFile, maxRootCertBytes)
 		if err != nil {
 			return nil, fmt.Errorf("SONAR_ROOT_CERT: %w", err)
 		}
@@ -142,13 +150,28 @@ func (c *Client) do(ctx context.Context, u string, basic bool) (*http.Response, 
 	}
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
-		if ctx.Err() == context.DeadlineExceeded {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return nil, fmt.Errorf("%w: no answer from %s", ErrTimeout, req.URL.Redacted())
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("%w: interrupted before %s answered: %w", ErrUnreachable, req.URL.Redacted(), ctx.Err())
 		}
 		// The URL carries no secret; the token is in a header only.
-		return nil, fmt.Errorf("SonarQube unreachable: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return resp, nil
+}
+
+// answered reports whether err is the server's definite answer to a
+// request it understood (HTTP 4xx), as opposed to no answer at all: the
+// server unreachable, refusing, failing (5xx), too slow, garbled, or the
+// run interrupted.
+func answered(err error) bool {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code >= 400 && se.code < 500
+	}
+	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrNotFound)
 }
 
 // statusError is an HTTP error other than 401/403/404; 5xx are retried
@@ -236,6 +259,8 @@ func (c *Client) WaitTask(ctx context.Context, id string) (*Task, error) {
 			}
 		case errors.As(err, &se) && se.code >= 500:
 			last = err.Error() // transient: keep polling
+		case errors.Is(ctx.Err(), context.Canceled):
+			return nil, err // interrupted, not timed out
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("%w: task %s still %s after %v", ErrTimeout, id, last, timeout)
 		default:

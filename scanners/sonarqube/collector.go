@@ -39,8 +39,12 @@ func (c *Collector) Name() string { return "sonarqube" }
 func (c *Collector) Applies(s gates.Subject) bool { return s.Kind == gates.KindImage }
 
 // ParseEvidence reads `--evidence sonarqube=FILE`: the raw project_status
-// response as SonarQube returns it.
+// response as SonarQube returns it, or evidence this collector wrote.
 func (c *Collector) ParseEvidence(data []byte) (any, error) { return ParseProjectStatus(data) }
+
+// MaxEvidenceBytes bounds ParseEvidence's input (16 MiB, as any SonarQube
+// response): callers read the file with this limit (readlimit.File).
+func (c *Collector) MaxEvidenceBytes() int64 { return maxResponseBytes }
 
 // Collect finds the analysis, waits for it and fetches its quality gate.
 func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
@@ -93,7 +97,14 @@ func (c *Collector) Collect(ctx context.Context, _ gates.Subject) (any, error) {
 			key = task.ComponentKey
 		}
 		ic, err := cl.NewCodeIssues(ctx, key, task.Branch, task.PullRequest)
-		if err != nil {
+		switch {
+		case err != nil && !answered(err):
+			// Unreachable, 5xx, timed out or interrupted: no evidence at
+			// all, so the decision is "not decided", never a failed gate.
+			return nil, fmt.Errorf("%s: new-code issues: %w", base, err)
+		case err != nil:
+			// The server refused the query (4xx): recorded, and the gate
+			// denies only when it caps new issues (max_new_issues).
 			ic = &IssueCounts{Error: err.Error()}
 		}
 		ev.Issues = ic

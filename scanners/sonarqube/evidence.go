@@ -126,11 +126,20 @@ func ParseProjectStatus(data []byte) (*Evidence, error) {
 	if len(data) > maxResponseBytes {
 		return nil, fmt.Errorf("project_status response larger than %d MiB", maxResponseBytes>>20)
 	}
-	var ev Evidence
+	var doc struct {
+		Evidence
+		// Error is what the engine records when collection failed: such a
+		// document is no quality gate, and must not pass for a failed one.
+		Error *string `json:"error"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&ev); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("not a SonarQube project_status response: %w", err)
 	}
+	if doc.Error != nil {
+		return nil, fmt.Errorf("the document records a collection error, not a quality gate: %s", truncate(*doc.Error, 300))
+	}
+	ev := doc.Evidence
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("not a SonarQube project_status response: trailing data after the JSON object")
 	}

@@ -14,8 +14,15 @@ func FuzzParseProjectStatus(f *testing.F) {
 	}
 	f.Add([]byte(`{"projectStatus":{"status":"NONE"}}`))
 	f.Add([]byte(`{"projectStatus":{"status":"OK","conditions":[{}]}}`))
+	f.Add([]byte(`{"error":"SonarQube unreachable","projectStatus":{"status":"ERROR"}}`))
+	f.Add([]byte(`{"schema":"sonarqube/v1","projectStatus":{"status":"OK"},"issues":{"total":0,"by_severity":{},"by_impact":{},"error":"GET /api/issues/search: HTTP 400"}}`))
+	c := &Collector{}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ev, err := ParseProjectStatus(data)
+		v, err := c.ParseEvidence(data) // what --evidence sonarqube=FILE runs
+		if err != nil {
+			return
+		}
+		ev := v.(*Evidence)
 		if err != nil {
 			return
 		}

@@ -14,8 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
 
 // ReportTask is the scanner's report-task.txt (ReportPublisher.dumpMetadata).
@@ -130,8 +132,13 @@ func ParseReportTask(data []byte) (*ReportTask, error) {
 }
 
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
 	}
-	return s[:n] + "…"
+	// Server messages and file contents end up in logs: one line, no
+	// terminal controls, no workflow commands.
+	return textsafe.Escape(s)
 }
