@@ -51,6 +51,10 @@ func TestPolicyFS(ctx context.Context, w io.Writer, verbose bool, fsys fs.FS) (T
 	return runPolicyTests(ctx, w, verbose, modules, inmem.New())
 }
 
+// embeddedLibPrefix names the embedded lib's modules: no folder a user
+// names on the command line can be called that, so no name collides.
+const embeddedLibPrefix = "embedded:policies"
+
 // LibPackage is the package of the helpers gates import
 // (`import data.gatehouse.lib`): params, evidence_denials, severity_rank.
 const LibPackage = "gatehouse.lib"
@@ -77,7 +81,7 @@ func TestPolicyPaths(ctx context.Context, w io.Writer, verbose bool, lib fs.FS, 
 		modules[m.Name] = m.Parsed
 	}
 	if lib != nil && !definesPackage(modules, LibPackage) {
-		srcs, err := libSources(lib, "embedded")
+		srcs, err := libSources(lib, embeddedLibPrefix)
 		if err != nil {
 			return TestSummary{}, fmt.Errorf("load the embedded %s: %w", LibPackage, err)
 		}
@@ -152,7 +156,7 @@ func withLib(srcs []policySource, lib fs.FS) ([]policySource, error) {
 			return srcs, nil
 		}
 	}
-	l, err := libSources(lib, "policies")
+	l, err := libSources(lib, embeddedLibPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("embedded %s: %w", LibPackage, err)
 	}

@@ -132,11 +132,21 @@ func TestWithLib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1].name != "policies/lib.rego" {
-		t.Fatalf("custom gate alone: got %d sources %v, want it plus policies/lib.rego only", len(got), sourceNames(got))
+	if len(got) != 2 || got[1].name != "embedded:policies/lib.rego" {
+		t.Fatalf("custom gate alone: got %d sources %v, want it plus embedded:policies/lib.rego only", len(got), sourceNames(got))
 	}
 	if _, err := compilePolicies(got, nil); err != nil {
 		t.Fatalf("custom gate with the lib does not compile: %v", err)
+	}
+	// A user file called policies/lib.rego that is some other package does
+	// not clash with the embedded lib's name.
+	other := policySource{name: "policies/lib.rego", src: []byte("package acme.helpers\n\nx := 1\n")}
+	got, err = withLib([]policySource{custom, other}, repoLib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := compilePolicies(got, nil); err != nil {
+		t.Fatalf("a user policies/lib.rego of another package: %v", err)
 	}
 	own := []policySource{custom, {name: "custom/lib.rego", src: lib}}
 	if got, err := withLib(own, repoLib); err != nil || len(got) != 2 {
