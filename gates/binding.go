@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Evidence is bound to its subject: a document that names a subject (a
@@ -110,29 +112,33 @@ func (m mismatch) finding(gate string) Finding {
 	}
 }
 
-// bindEvidence keeps the supplied evidence that may count for s and
-// returns the documents that name another subject.
-func bindEvidence(s Subject, supplied map[string]any) (map[string]any, []mismatch) {
-	var bad []mismatch
-	var kept map[string]any
-	for name, v := range supplied {
-		n := namedSubjectOf(v)
-		if n == (namedSubject{}) || MatchesSubject(s, n.Path, n.Digest) {
-			continue
+// namedSubjectOfValue reads the named subject from a parsed document
+// (the engine parses each document once; this costs a few lookups).
+func namedSubjectOfValue(v ast.Value) namedSubject {
+	obj, ok := v.(ast.Object)
+	if !ok {
+		return namedSubject{}
+	}
+	str := func(o ast.Object, key string) string {
+		t := o.Get(ast.StringTerm(key))
+		if t == nil {
+			return ""
 		}
-		if kept == nil {
-			kept = make(map[string]any, len(supplied))
-			for k, v := range supplied {
-				kept[k] = v
+		s, _ := t.Value.(ast.String)
+		return string(s)
+	}
+	n := namedSubject{Path: str(obj, "path"), Digest: str(obj, "digest")}
+	if t := obj.Get(ast.StringTerm("subject")); t != nil {
+		if sub, ok := t.Value.(ast.Object); ok {
+			if p := firstNonEmpty(str(sub, "path"), str(sub, "ref")); p != "" {
+				n.Path = p
+			}
+			if d := str(sub, "digest"); d != "" {
+				n.Digest = d
 			}
 		}
-		delete(kept, name)
-		bad = append(bad, mismatch{name: name, about: n, subject: s})
 	}
-	if kept == nil {
-		return supplied, nil
-	}
-	return kept, bad
+	return n
 }
 
 // MatchesSubject reports whether evidence naming path and/or digest is

@@ -318,8 +318,7 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, e.timeout, fmt.Errorf("the decision took longer than its timeout of %s", e.timeout))
 	defer cancel()
 
-	supplied, mismatched := bindEvidence(req.Subject, req.Evidence)
-	evidence, undecided := e.collect(ctx, req.Subject, e.evidenceKeys(gates), supplied)
+	evidence, undecided := e.collect(ctx, req.Subject, e.evidenceKeys(gates), req.Evidence)
 	if err := context.Cause(ctx); err != nil {
 		// Past the deadline (or interrupted) nothing more can be decided;
 		// say which evidence was still being collected.
@@ -332,12 +331,20 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	now := e.now().UTC()
 
 	evAST := ast.NewObject()
+	var mismatched []mismatch
 	digests := make(map[string]string, len(evidence))
 	for name, raw := range evidence {
 		digests[name] = hashBytes(raw)
 		v, err := e.evidenceValue(digests[name], raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: evidence %s is not JSON: %v", ErrUndecided, name, err)
+		}
+		// Supplied evidence about another subject never reaches the gates.
+		if _, given := req.Evidence[name]; given {
+			if n := namedSubjectOfValue(v); n != (namedSubject{}) && !MatchesSubject(req.Subject, n.Path, n.Digest) {
+				mismatched = append(mismatched, mismatch{name: name, about: n, subject: req.Subject})
+				continue
+			}
 		}
 		evAST.Insert(ast.StringTerm(name), ast.NewTerm(v))
 	}
