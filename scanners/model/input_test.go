@@ -258,8 +258,8 @@ func TestWriteTextEscapes(t *testing.T) {
 	cases := map[string]string{
 		"plain/name.bin": "plain/name.bin",
 		"a\nb":           `"a\nb"`,
-		`quote"`:         `"quote\""`,
-		`back\slash`:     `"back\\slash"`,
+		`say "hi"`:       `say "hi"`,
+		"bad\xffutf8":    `"bad\xffutf8"`,
 		"bidi\u202e":     `"bidi\u202e"`,
 		"ünïcode":        "ünïcode",
 	}

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
@@ -391,14 +392,17 @@ func WriteText(w io.Writer, r *Report) error {
 // Escape makes a string from outside safe for a line of text output (a
 // terminal, a CI log where a line starting "::" is a workflow command): a
 // string with any non-printable character (newline, carriage return,
-// escape, bidi override, line separator) or a quote or backslash is
-// printed Go-quoted, so it stays on its line and reads unambiguously;
-// anything else is printed as is.
+// escape, bidi override, line separator, invalid UTF-8) is printed
+// Go-quoted, so it stays on its line and shows what it holds; a printable
+// string (reasons quote names with %q) is printed as is.
 func Escape(s string) string {
 	for _, r := range s {
-		if r == '"' || r == '\\' || !unicode.IsPrint(r) {
+		if !unicode.IsPrint(r) { // utf8.RuneError (invalid UTF-8) is printable: checked below
 			return strconv.Quote(s)
 		}
+	}
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
 	}
 	return s
 }
