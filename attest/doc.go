@@ -17,10 +17,14 @@
 //     Provenance value (builder, build type, source repository/ref/digest,
 //     external parameters, materials); other predicates stay raw JSON.
 //   - VSA: NewVSA builds and SignVSA signs the in-toto statement of a
-//     verification summary; VerifyVSA checks one against a VSAPolicy and
+//     verification summary, with the "gatehouse" predicate extension
+//     (VSAGatehouse: environment, gates run, required gates, configuration
+//     digest) that says exactly what was judged; a passed partial run is
+//     refused (ErrPartial). VerifyVSA checks one against a VSAPolicy and
 //     fails with a sentinel error (ErrSignature, ErrDigestMismatch,
-//     ErrNotPassed, ErrPolicyDigest, ErrVerifierID, ErrTooOld, ...) that
-//     callers can test with errors.Is.
+//     ErrNotPassed, ErrPolicyDigest, ErrVerifierID, ErrTooOld, ErrGates,
+//     ErrConfigDigest, ErrEnvironment, ...) that callers can test with
+//     errors.Is.
 //
 // Every parser here reads outside input: each has a size, depth and count
 // limit and returns an error wrapping ErrMalformed that names the field at
