@@ -256,6 +256,9 @@ func (s *scanner) carve(r io.ReaderAt, size int64, loc, what string) {
 		if buf[i] != 0x80 || buf[i+1] < 2 || buf[i+1] > 5 {
 			continue
 		}
+		if s.ctx.Err() != nil {
+			return // in memory, so no read would notice; Scan reports the interrupt
+		}
 		tries++
 		p := pickle.Walk(pickle.Bytes(buf), int64(i), int64(len(buf)), wl)
 		if len(p.Imports) == 0 && len(p.Builds) == 0 {
