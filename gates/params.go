@@ -555,6 +555,7 @@ func checkParams(cfg *Config, bs *bundleSet) error {
 	}
 	var errs []string
 	var lines []int
+	dropped := 0
 	allServed := true
 	for _, envName := range cfg.EnvironmentNames() {
 		if !bs.serves(cfg, cfg.Environments[envName]) {
@@ -583,6 +584,11 @@ func checkParams(cfg *Config, bs *bundleSet) error {
 				schema.check(m, at, &perrs)
 			}
 		}
+		// Lines cost a walk each: find them for the first few errors only.
+		if len(perrs) > 2*maxParamErrors {
+			dropped += len(perrs) - 2*maxParamErrors
+			perrs = perrs[:2*maxParamErrors]
+		}
 		for _, pe := range perrs {
 			line := nodeLine(node, pe.path)
 			loc := cfg.name
@@ -607,12 +613,11 @@ func checkParams(cfg *Config, bs *bundleSet) error {
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return lines[idx[a]] < lines[idx[b]] })
 	out := make([]string, 0, min(len(errs), maxParamErrors)+1)
-	for _, i := range idx {
-		if len(out) == maxParamErrors {
-			out = append(out, fmt.Sprintf("... and %d more", len(errs)-maxParamErrors))
-			break
-		}
+	for _, i := range idx[:min(len(idx), maxParamErrors)] {
 		out = append(out, errs[i])
+	}
+	if more := len(errs) - len(out) + dropped; more > 0 {
+		out = append(out, fmt.Sprintf("... and %d more", more))
 	}
 	return errors.New(strings.Join(out, "\n"))
 }

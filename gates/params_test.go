@@ -2,6 +2,7 @@ package gates
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -381,4 +382,23 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		_ = cfg.Data(cfg.DefaultEnvironment)
 	})
+}
+
+func TestParamErrorsAreBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("params:\n  sonarqube:\n")
+	for i := range 500 {
+		fmt.Fprintf(&b, "    k%03d: 1\n", i)
+	}
+	err := newParamEngine(t, b.String()+paramEnvs)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != maxParamErrors+1 || lines[len(lines)-1] != "... and 480 more" {
+		t.Fatalf("%d lines, last %q; want %d errors and \"... and 480 more\"", len(lines), lines[len(lines)-1], maxParamErrors)
+	}
+	if !strings.Contains(lines[0], "gatehouse.yaml:3: params.sonarqube.k000") {
+		t.Errorf("first error %q, want the first key's line", lines[0])
+	}
 }
