@@ -452,3 +452,30 @@ func TestSARIFMultitool(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLocation: a finding's location comes from evidence; whatever it
+// says, the file it resolves to is inside the repository, relative, and
+// slash-separated, or there is none.
+func FuzzLocation(f *testing.F) {
+	for _, s := range []string{"fraud.pt:archive/data.pkl@12", "src/a.go:42", "../../etc/passwd", "/abs/x", "a:b:c@d@e", ":", "@", "x:\n::error::y"} {
+		f.Add(s, "models/fraud.pt")
+	}
+	pl := places{root: "/repo", cwd: "/repo/sub"}
+	f.Fuzz(func(t *testing.T, loc, ref string) {
+		for _, kind := range []gates.Kind{gates.KindModel, gates.KindImage} {
+			rel, line, ok := pl.file(loc, gates.Subject{Kind: kind, Ref: ref})
+			if line < 1 {
+				t.Fatalf("file(%q, %q) line %d", loc, ref, line)
+			}
+			if !ok {
+				continue
+			}
+			if rel == ".." || strings.HasPrefix(rel, "../") || strings.HasPrefix(rel, "/") || strings.Contains(rel, `\`) && filepath.Separator == '\\' {
+				t.Fatalf("file(%q, %q) = %q: outside the repository or not relative", loc, ref, rel)
+			}
+			if u := uriRef(rel); u == "" && rel != "." {
+				t.Fatalf("uriRef(%q) empty", rel)
+			}
+		}
+	})
+}
