@@ -402,3 +402,29 @@ func TestParamErrorsAreBounded(t *testing.T) {
 		t.Errorf("first error %q, want the first key's line", lines[0])
 	}
 }
+
+// The example gate of docs/policies.md compiles, and its params are checked.
+func TestPoliciesDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/policies.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## Declaring parameters")
+	_, rest, ok2 := strings.Cut(rest, "```rego\n")
+	example, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/policies.md has no rego example under \"## Declaring parameters\"")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "max_size.rego"), []byte(example+"\ndeny contains \"x\" if false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := "params:\n  max_size: {max_bytes: 10, on_unknown: deny, owners: [a], per_format: {onnx: 1}}\n" + paramEnvs
+	if err := newParamEngine(t, good, WithPolicies(dir)); err != nil {
+		t.Fatalf("good params: %v", err)
+	}
+	bad := "params:\n  max_size: {per_format: {pt: 1}}\n" + paramEnvs
+	if err := newParamEngine(t, bad, WithPolicies(dir)); err == nil || !strings.Contains(err.Error(), `params.max_size.per_format.pt: key "pt" is not one of onnx, safetensors, gguf`) {
+		t.Fatalf("bad params: err = %v", err)
+	}
+}
