@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func TestPolicyPaths(ctx context.Context, w io.Writer, verbose bool, lib fs.FS, 
 		WithFS(files).
 		WithRegoVersion(ast.RegoV1).
 		WithProcessAnnotation(true).
-		Filtered(paths, nil)
+		Filtered(paths, skipUnloadable)
 	if err != nil {
 		return TestSummary{}, fmt.Errorf("load policies %s: %w", strings.Join(paths, ", "), err)
 	}
@@ -184,7 +185,29 @@ func (p *policyFiles) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	p.budget -= int64(len(b))
+	if strings.HasSuffix(name, ".tar.gz") {
+		// OPA's loader would inflate it unbounded.
+		if err := checkBundleSize(bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("policy bundle %s: %w", name, err)
+		}
+	}
 	return b, nil
+}
+
+// skipUnloadable is the loader filter: inside a folder, files OPA's loader
+// would ignore after reading them (not .rego, .json, .yaml, .yml or
+// .tar.gz) are skipped unread, so a large unrelated file neither costs
+// the read budget nor is opened at all. Files named on the command line
+// are always read, as `opa test` reads them.
+func skipUnloadable(name string, info fs.FileInfo, depth int) bool {
+	if info.IsDir() || depth == 0 {
+		return false
+	}
+	switch path.Ext(name) {
+	case ".rego", ".json", ".yaml", ".yml":
+		return false
+	}
+	return !strings.HasSuffix(name, ".tar.gz")
 }
 
 func runPolicyTests(ctx context.Context, w io.Writer, verbose bool, modules map[string]*ast.Module, store storage.Store) (TestSummary, error) {

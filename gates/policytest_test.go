@@ -1,8 +1,11 @@
 package gates
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,6 +119,61 @@ func TestPolicyTestTooLarge(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "larger than the limit") {
 		t.Fatalf("err = %v, want too large", err)
 	}
+}
+
+func TestPolicyTestSkipsUnrelatedFiles(t *testing.T) {
+	// A folder's files that OPA would ignore are not read: a FIFO or a
+	// file past the read bound among them changes nothing.
+	dir := t.TempDir()
+	writePolicyFile(t, filepath.Join(dir, "ok_test.rego"), "package ok_test\n\ntest_ok if { true }\n")
+	if err := syscall.Mkfifo(filepath.Join(dir, "notes.txt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, "model.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxPolicyBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sum, err := TestPolicyPaths(context.Background(), &bytes.Buffer{}, false, repoLib, dir)
+	if err != nil || !sum.OK() || sum.Passed != 1 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+}
+
+func TestPolicyTestRefusesBundleBomb(t *testing.T) {
+	bomb := filepath.Join(t.TempDir(), "bomb.tar.gz")
+	f, err := os.Create(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	size := int64(maxPolicyBytes + 1)
+	if err := tw.WriteHeader(&tar.Header{Name: "data.json", Mode: 0o644, Size: size}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(tw, zeros{}, size); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []io.Closer{tw, gz, f} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = TestPolicyPaths(context.Background(), &bytes.Buffer{}, false, repoLib, bomb)
+	if err == nil || !strings.Contains(err.Error(), "inflates past") {
+		t.Fatalf("err = %v, want the bundle refused before it inflates", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 func TestWithLib(t *testing.T) {
