@@ -126,10 +126,10 @@ func WithTimeout(d time.Duration) Option {
 	return func(o *engineOptions) { o.timeout = d }
 }
 
-// WithEvalMemoryLimit bounds how far the Go heap may grow while the policy
-// is evaluated (default 1 GiB; <= 0 means the default). A policy past it is
-// cancelled: no decision, which denies. The bound is process-wide, so a
-// server deciding concurrently should leave room for that.
+// WithEvalMemoryLimit bounds the bytes one policy evaluation may allocate
+// (default 2 GiB; <= 0 means the default). A policy past it is cancelled:
+// no decision, which denies. The count is process-wide, so a server deciding
+// concurrently should leave room for that.
 func WithEvalMemoryLimit(bytes int64) Option {
 	return func(o *engineOptions) { o.evalMemory = bytes }
 }
@@ -174,11 +174,21 @@ func New(opts ...Option) (*Engine, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%w: no policies: the defaults are off and no --policy was given", ErrUndecided)
 	}
+	if o.noDefaults && o.defaultFS != nil {
+		// Dropping the default gates keeps the library custom gates import.
+		var err error
+		if srcs, err = withLib(srcs, o.defaultFS); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+		}
+	}
 	bs, err := compilePolicies(srcs, data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
 	}
 	if err := checkParams(o.cfg, bs); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
+	}
+	if err := ValidateWaivers(o.waivers, bs.gateNames()); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUndecided, err)
 	}
 	return &Engine{

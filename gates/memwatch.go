@@ -8,17 +8,22 @@ import (
 	"time"
 )
 
-// defaultEvalMemory bounds heap growth during one policy evaluation.
-const defaultEvalMemory = 1 << 30
+// defaultEvalMemory bounds the bytes one policy evaluation may allocate. A
+// decision allocates tens of kilobytes; a comprehension gone quadratic
+// allocates gigabytes.
+const defaultEvalMemory = 2 << 30
 
 // memWatchInterval is how often a running evaluation's heap is sampled.
 // The first sample is taken only after one interval, so the usual
 // sub-millisecond decision starts no goroutine at all.
 const memWatchInterval = 10 * time.Millisecond
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+// heapMetric counts every byte allocated on the heap since the process
+// started: it only grows, so a garbage collection during the evaluation
+// cannot hide what the evaluation allocated (the heap's size could).
+const heapMetric = "/gc/heap/allocs:bytes"
 
-// heapBytes is the live-and-unswept heap now (no stop-the-world).
+// heapBytes is the bytes allocated so far (no stop-the-world).
 func heapBytes() uint64 {
 	s := []metrics.Sample{{Name: heapMetric}}
 	metrics.Read(s)
@@ -29,8 +34,9 @@ func heapBytes() uint64 {
 }
 
 // watchMemory returns a context that is cancelled, with a cause naming the
-// bound, once the heap grows more than limit bytes past where it stood at
-// the start. OPA's evaluator stops when its context ends.
+// bound, once more than limit bytes were allocated since the start. OPA's
+// evaluator stops when its context ends. The count is process-wide: a
+// server deciding concurrently shares the bound among its decisions.
 func watchMemory(ctx context.Context, limit int64) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	base := heapBytes()
@@ -45,7 +51,7 @@ func watchMemory(ctx context.Context, limit int64) (context.Context, func()) {
 			return
 		}
 		if now := heapBytes(); now > base && int64(now-base) > limit {
-			cancel(fmt.Errorf("policy evaluation grew the heap by %d MiB, past its bound of %d MiB", (now-base)>>20, limit>>20))
+			cancel(fmt.Errorf("policy evaluation allocated %d MiB, past its bound of %d MiB", (now-base)>>20, limit>>20))
 			return
 		}
 		t.Reset(memWatchInterval)

@@ -1,3 +1,7 @@
 # Sourced by `make test-go`: environment for the test run.
 # docker-registry from Debian lives in /usr/bin; tests find it on PATH.
 export PATH="$PATH:/usr/bin:/usr/sbin"
+# SARIF Multitool installed by scripts/test-setup.sh, when it could be.
+_mt="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/sarif-multitool-5.7.0/node_modules/.bin/sarif-multitool"
+[ -x "$_mt" ] && export GATEHOUSE_SARIF_MULTITOOL="$_mt"
+unset _mt

@@ -20,3 +20,17 @@ fi
 if [ ! -x bin/opa ]; then
   GOBIN="$PWD/bin" go install "github.com/open-policy-agent/opa@$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)"
 fi
+# Microsoft's SARIF Multitool validates our SARIF (gates/report tests), from
+# npm, cached outside the checkout once per version.
+SARIF_MT_VERSION=5.7.0
+mt="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/sarif-multitool-$SARIF_MT_VERSION"
+if [ ! -x "$mt/node_modules/.bin/sarif-multitool" ] && command -v npm >/dev/null 2>&1; then
+  echo "installing @microsoft/sarif-multitool@$SARIF_MT_VERSION from npm into $mt"
+  mkdir -p "$mt"
+  npm install --silent --no-audit --no-fund --prefix "$mt" -E "@microsoft/sarif-multitool@$SARIF_MT_VERSION" >/dev/null ||
+    echo "warning: sarif-multitool could not be installed; TestSARIFMultitool will skip and say why" >&2
+fi
+# npm skips the package's postinstall that marks the binary executable.
+[ -f "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ] &&
+  chmod u+x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+true

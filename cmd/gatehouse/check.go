@@ -350,10 +350,11 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	}
 
 	opts := []gates.Option{gates.WithConfig(cfg), gates.WithCollectors(collectors...), gates.WithTimeout(o.timeout)}
+	// The embedded bundle is always given: without the default gates it
+	// still supplies the library (gatehouse.lib) custom gates import.
+	opts = append(opts, gates.WithDefaultPolicies(policies.FS))
 	if o.noDefaults || (env.DefaultPolicies != nil && !*env.DefaultPolicies) {
 		opts = append(opts, gates.WithoutDefaultPolicies())
-	} else {
-		opts = append(opts, gates.WithDefaultPolicies(policies.FS))
 	}
 	for _, p := range env.Policies {
 		opts = append(opts, gates.WithPolicies(cfg.Path(p)))
@@ -431,7 +432,9 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		results[i] = report.Result{Subject: d.Subject, Decision: d}
 	}
 	for _, r := range results {
-		if r.Decision != nil && r.Decision.Partial {
+		// The text report says it too; machine formats on stdout do not
+		// reach the reader of the log.
+		if r.Decision != nil && r.Decision.Partial && !textOnStdout(targets, o.output) {
 			fmt.Fprintf(stderr, "gatehouse: partial run for %s: %s requires %s, only %s ran; this is not a verdict for %s\n",
 				textsafe.Escape(r.Subject.String()), envName, strings.Join(r.Decision.RequiredGates, ", "), strings.Join(r.Decision.Gates, ", "), envName)
 		}
@@ -455,40 +458,36 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	return exitFor(results, stderr)
 }
 
-// exitFor maps the verdicts to the exit code: 1 when any subject was
-// denied (a denial beats "not decided"), 2 when any was not decided, 0
-// when every subject was allowed. Reasons for "not decided" go to stderr.
+// exitFor maps the verdicts to the exit code (report.ExitCode: a denial
+// beats "not decided") and puts every reason not to decide on stderr.
 func exitFor(results []report.Result, stderr io.Writer) error {
 	var notDecided []string
-	anyDenied := false
 	for _, r := range results {
-		switch {
-		case r.Decision == nil:
-			why := strings.TrimPrefix(fmt.Sprint(r.Err), gates.ErrUndecided.Error()+": ")
-			notDecided = append(notDecided, fmt.Sprintf("%s: not decided: %s", r.Subject, why))
-		case r.Decision.Verdict() == gates.VerdictDenied:
-			anyDenied = true
-		case r.Decision.Verdict() == gates.VerdictNotDecided:
-			why := r.Decision.Undecided
-			if len(why) == 0 {
-				why = undecidedFindings(r.Decision)
-			}
-			notDecided = append(notDecided, fmt.Sprintf("%s: not decided: %s", r.Subject, strings.Join(why, "; ")))
+		if r.Verdict() != gates.VerdictNotDecided {
+			continue
 		}
+		why := r.Reasons()
+		if r.Decision != nil && len(r.Decision.Undecided) == 0 {
+			why = append(why, undecidedFindings(r.Decision)...)
+		}
+		for i := range why {
+			why[i] = strings.TrimPrefix(why[i], gates.ErrUndecided.Error()+": ")
+		}
+		notDecided = append(notDecided, textsafe.Escape(fmt.Sprintf("%s: not decided: %s", r.Subject, strings.Join(why, "; "))))
 	}
-	if anyDenied {
+	switch report.ExitCode(results) {
+	case report.ExitAllowed:
+		return nil
+	case report.ExitDenied:
 		for _, n := range notDecided {
-			fmt.Fprintln(stderr, "gatehouse:", textsafe.Escape(n))
+			fmt.Fprintln(stderr, "gatehouse:", n)
 		}
 		return denied()
 	}
-	if len(notDecided) > 0 {
-		for i := range notDecided {
-			notDecided[i] = textsafe.Escape(notDecided[i])
-		}
-		return undecided(errors.New(strings.Join(notDecided, "\n")))
+	if len(notDecided) == 0 {
+		notDecided = append(notDecided, "no subject was decided")
 	}
-	return nil
+	return undecided(errors.New(strings.Join(notDecided, "\n")))
 }
 
 // undecidedFindings are the messages of violations that only say evidence
@@ -582,6 +581,16 @@ func writeOutputs(targets []outputTarget, output string, files map[string]*os.Fi
 		}
 	}
 	return nil
+}
+
+// textOnStdout reports whether the text report goes to stdout.
+func textOnStdout(targets []outputTarget, output string) bool {
+	for _, t := range targets {
+		if t.file == "" && output == "" && t.format == "text" {
+			return true
+		}
+	}
+	return false
 }
 
 // annotationWriter is where GitHub workflow commands go: stdout when it

@@ -51,13 +51,14 @@ func TestCheckRefusesPartialAttestation(t *testing.T) {
 		{"prod model judged by sonarqube only", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, "model:testdata/models/evil"}, 2, "a partial run is not attested"},
 		{"one of two required gates", []string{"check", "--env", "staging", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, image}, 2, "skips signature"},
 		{"dev image, the one gate it requires plus one more", []string{"check", "--env", "dev", "--gate", "model_scan", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, image}, 2, "skips sonarqube"},
-		{"partial without --attest says so", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "partial run for " + image},
+		{"partial without --attest says so", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "partial run"},
+		{"partial with JSON on stdout says so on stderr", []string{"check", "--format", "json", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "partial run for " + image},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := gatehouse(t, nil, tt.args...)
-			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
-				t.Fatalf("exit %d, want %d with %q on stderr\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, tt.want, r.stdout, r.stderr)
+			if r.code != tt.code || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Fatalf("exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, tt.want, r.stdout, r.stderr)
 			}
 			if strings.Contains(r.stderr, "verification summary for") {
 				t.Fatalf("a VSA was written:\n%s", r.stderr)

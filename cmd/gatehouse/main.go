@@ -9,9 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/gates/report"
 )
 
 // Exit codes shared by every command.
@@ -63,6 +66,13 @@ func init() {
 }
 
 func main() { os.Exit(run(os.Args[1:])) }
+
+// The module version stamped by `go install …@vX` names the SARIF driver.
+func init() {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		report.Version = bi.Main.Version
+	}
+}
 
 // run executes the command line and maps its outcome to an exit code.
 func run(args []string) int {
