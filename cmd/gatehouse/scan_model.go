@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/model"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 )
@@ -132,7 +133,7 @@ func modelVerdictError(rep *model.Report, failOn finding.Severity, path string) 
 	if n := len(rep.NotVerified); n > 0 {
 		unread = fmt.Sprintf("%d item(s) could not be verified (see not_verified)", n)
 	}
-	name := model.Escape(path)
+	name := textsafe.Escape(path)
 	switch rep.Verdict(failOn) {
 	case model.VerdictFindings:
 		msg := fmt.Sprintf("%s: %d finding(s) at or above %s", name, failing, failOn)

@@ -16,12 +16,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 )
 
@@ -100,9 +98,9 @@ func Scan(ctx context.Context, path string, opts Options) (*Report, error) {
 	st, err := os.Stat(path) // follows symlinks: /dev/stdin names what fd 0 is
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("scan %s: %w: check the path", Escape(path), ErrNotFound)
+			return nil, fmt.Errorf("scan %s: %w: check the path", textsafe.Escape(path), ErrNotFound)
 		}
-		return nil, fmt.Errorf("scan %s: %w", Escape(path), err)
+		return nil, fmt.Errorf("scan %s: %w", textsafe.Escape(path), err)
 	}
 	s := newScanner(ctx, path, opts)
 	name := filepath.Base(path)
@@ -162,7 +160,7 @@ func (s *scanner) finish(path string) (*Report, error) {
 
 func (s *scanner) interrupted(path string, err error) error {
 	if ctxErr := s.ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("scan %s: %w (%w)", Escape(path), ErrInterrupted, ctxErr)
+		return fmt.Errorf("scan %s: %w (%w)", textsafe.Escape(path), ErrInterrupted, ctxErr)
 	}
 	return err
 }
@@ -228,7 +226,7 @@ func (s *scanner) scanDir(root string) error {
 		rel = filepath.ToSlash(rel)
 		if err != nil {
 			if p == root {
-				return fmt.Errorf("scan %s: %w", Escape(root), err)
+				return fmt.Errorf("scan %s: %w", textsafe.Escape(root), err)
 			}
 			s.notVerified(rel, "cannot read: %v", err)
 			return nil
@@ -368,43 +366,25 @@ func TotalSize(path string) (int64, error) {
 
 // WriteText writes a human-readable report. Every string from the input
 // (file and member names, pickle globals, reasons quoting them) goes
-// through Escape: one line per entry, whatever the input holds.
+// through textsafe.Escape: one line per entry, whatever the input holds.
 func WriteText(w io.Writer, r *Report) error {
 	bw := &errWriter{w: w}
 	for _, f := range r.Findings {
 		what := ""
 		if f.Module != "" || f.Name != "" {
-			what = " " + Escape(f.Module+"."+f.Name)
+			what = " " + textsafe.Escape(f.Module+"."+f.Name)
 		}
-		bw.printf("%-8s %s%s: %s\n", strings.ToUpper(f.Severity.String()), Escape(f.Location), what, Escape(f.Reason))
+		bw.printf("%-8s %s%s: %s\n", strings.ToUpper(f.Severity.String()), textsafe.Escape(f.Location), what, textsafe.Escape(f.Reason))
 	}
 	for _, n := range r.NotVerified {
-		bw.printf("%-8s %s: %s\n", "UNREAD", Escape(n.Location), Escape(n.Reason))
+		bw.printf("%-8s %s: %s\n", "UNREAD", textsafe.Escape(n.Location), textsafe.Escape(n.Reason))
 	}
 	state := "verified"
 	if !r.Verified {
 		state = "NOT verified"
 	}
-	bw.printf("%s: %d file(s), %d bytes scanned, %d finding(s), %d not verified, %s\n", Escape(r.Path), r.FilesScanned, r.BytesScanned, len(r.Findings), len(r.NotVerified), state)
+	bw.printf("%s: %d file(s), %d bytes scanned, %d finding(s), %d not verified, %s\n", textsafe.Escape(r.Path), r.FilesScanned, r.BytesScanned, len(r.Findings), len(r.NotVerified), state)
 	return bw.err
-}
-
-// Escape makes a string from outside safe for a line of text output (a
-// terminal, a CI log where a line starting "::" is a workflow command): a
-// string with any non-printable character (newline, carriage return,
-// escape, bidi override, line separator, invalid UTF-8) is printed
-// Go-quoted, so it stays on its line and shows what it holds; a printable
-// string (reasons quote names with %q) is printed as is.
-func Escape(s string) string {
-	for _, r := range s {
-		if !unicode.IsPrint(r) { // utf8.RuneError (invalid UTF-8) is printable: checked below
-			return strconv.Quote(s)
-		}
-	}
-	if !utf8.ValidString(s) {
-		return strconv.Quote(s)
-	}
-	return s
 }
 
 type errWriter struct {
