@@ -205,6 +205,11 @@ func New(opts ...Option) (*Engine, error) {
 	}, nil
 }
 
+// AddCollectors registers collectors after New: their factories read gate
+// parameters, which New has checked by then. Call it before the first
+// decision; it is not safe concurrently with Decide.
+func (e *Engine) AddCollectors(cs ...Collector) { e.collectors = append(e.collectors, cs...) }
+
 // PolicyDigest is the digest of the compiled policy sources.
 func (e *Engine) PolicyDigest() string { return e.policies.digest }
 

@@ -100,7 +100,8 @@ func parseFormats(specs []string) ([]outputTarget, error) {
 	return out, nil
 }
 
-// maxEvidenceBytes bounds one --evidence file.
+// maxEvidenceBytes bounds one --evidence file that its collector does not
+// bound itself.
 const maxEvidenceBytes = 64 << 20
 
 // loadConfig reads --config, ./gatehouse.yaml, or the shipped defaults.
@@ -149,7 +150,11 @@ func parseEvidenceSpec(spec string) (evidenceSpec, error) {
 // readEvidence reads the file of e, bounded: through the collector's own
 // parser when it has one, else as a JSON or YAML object; once per run.
 func readEvidence(e *evidenceSpec, parsers map[string]gates.EvidenceParser) error {
-	b, err := readlimit.File(e.file, maxEvidenceBytes)
+	limit := int64(maxEvidenceBytes)
+	if p, ok := parsers[e.name].(interface{ MaxEvidenceBytes() int64 }); ok {
+		limit = p.MaxEvidenceBytes() // the collector knows its format's bound
+	}
+	b, err := readlimit.File(e.file, limit)
 	if err != nil {
 		return fmt.Errorf("--evidence %s: %w", e.spec, err)
 	}
@@ -333,23 +338,7 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	}
 	cenv := collectorEnv{Config: cfg, Env: envName, Stderr: stderr}
 
-	var collectors []gates.Collector
-	parsers := map[string]gates.EvidenceParser{}
-	for _, f := range collectorFactories {
-		c, err := f(cenv)
-		if err != nil {
-			return undecided(err)
-		}
-		if c == nil {
-			continue
-		}
-		collectors = append(collectors, c)
-		if p, ok := c.(gates.EvidenceParser); ok {
-			parsers[c.Name()] = p
-		}
-	}
-
-	opts := []gates.Option{gates.WithConfig(cfg), gates.WithCollectors(collectors...), gates.WithTimeout(o.timeout)}
+	opts := []gates.Option{gates.WithConfig(cfg), gates.WithTimeout(o.timeout)}
 	// The embedded bundle is always given: without the default gates it
 	// still supplies the library (gatehouse.lib) custom gates import.
 	opts = append(opts, gates.WithDefaultPolicies(policies.FS))
@@ -375,6 +364,23 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	if err != nil {
 		return undecided(err)
 	}
+	// Collectors are built once New has checked the parameters they read,
+	// so a bad value is reported with its file and line.
+	parsers := map[string]gates.EvidenceParser{}
+	for _, f := range collectorFactories {
+		c, err := f(cenv)
+		if err != nil {
+			return undecided(err)
+		}
+		if c == nil {
+			continue
+		}
+		engine.AddCollectors(c)
+		if p, ok := c.(gates.EvidenceParser); ok {
+			parsers[c.Name()] = p
+		}
+	}
+
 	known := engine.EvidenceNames()
 	for i := range specs {
 		if !slices.Contains(known, specs[i].name) {

@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/gates/report"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
 
 // Exit codes shared by every command.
@@ -86,11 +88,20 @@ func run(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "gatehouse:", ee.err)
+			printError(ee.err)
 		}
 		return ee.code
 	}
 	// Anything else (unknown command, bad arguments) could not be decided.
-	fmt.Fprintln(os.Stderr, "gatehouse:", err)
+	printError(err)
 	return exitUndecided
+}
+
+// printError writes err to stderr, one escaped line per line of the
+// message: errors quote file names, evidence and server messages, and no
+// outside string may start a line a CI runner would read as a command.
+func printError(err error) {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintln(os.Stderr, "gatehouse:", textsafe.Escape(line))
+	}
 }

@@ -35,6 +35,8 @@ func TestCheckTypedParams(t *testing.T) {
 			`params.yaml:2: params.model_scans: no gate model_scans in the policy`},
 		{"custom gate without a schema", "params:\n  legacy: {limit: 1}\n", []string{"--policy", noSchema},
 			"params.yaml:2: params.legacy: gate legacy (" + noSchema + "/legacy.rego) declares no parameters"},
+		{"a collector's param is checked before the collector reads it", "params:\n  sonarqube: {timeout: 5 minutes}\n", nil,
+			`params.yaml:2: params.sonarqube.timeout: "5 minutes" is not a duration`},
 		{"good params decide", "params:\n  model_scan: {fail_on: critical}\n  sonarqube: {allow_warn: false}\n", nil, ""},
 	}
 	for _, tt := range tests {
