@@ -32,17 +32,6 @@ func (n namedSubject) String() string {
 	return n.Digest
 }
 
-// evidenceHead is the part of an evidence document that names a subject.
-type evidenceHead struct {
-	Subject *struct {
-		Path   string `json:"path"`
-		Ref    string `json:"ref"`
-		Digest string `json:"digest"`
-	} `json:"subject"`
-	Path   string `json:"path"`
-	Digest string `json:"digest"`
-}
-
 // NamedSubject reads which subject an evidence document names, if any.
 // v is a decoded document or its JSON (json.RawMessage).
 func NamedSubject(v any) (path, digest string) {
@@ -50,37 +39,32 @@ func NamedSubject(v any) (path, digest string) {
 	return n.Path, n.Digest
 }
 
+// namedSubjectOf reads the fields with exact key names, as the engine
+// does on the parsed document (encoding/json's struct decoding would also
+// take "PATH" for "path").
 func namedSubjectOf(v any) namedSubject {
-	var h evidenceHead
+	var doc map[string]any
 	switch d := v.(type) {
 	case json.RawMessage:
-		_ = json.Unmarshal(d, &h) // not an object: names nothing; the engine reports it as bad evidence
+		_ = json.Unmarshal(d, &doc) // not an object: names nothing; the engine reports it as bad evidence
 	case map[string]any:
-		if s, ok := d["subject"].(map[string]any); ok {
-			h.Subject = &struct {
-				Path   string `json:"path"`
-				Ref    string `json:"ref"`
-				Digest string `json:"digest"`
-			}{}
-			h.Subject.Path, _ = s["path"].(string)
-			h.Subject.Ref, _ = s["ref"].(string)
-			h.Subject.Digest, _ = s["digest"].(string)
-		}
-		h.Path, _ = d["path"].(string)
-		h.Digest, _ = d["digest"].(string)
+		doc = d
 	default:
-		b, err := json.Marshal(v)
-		if err == nil {
-			_ = json.Unmarshal(b, &h)
+		if b, err := json.Marshal(v); err == nil {
+			_ = json.Unmarshal(b, &doc)
 		}
 	}
-	n := namedSubject{Path: h.Path, Digest: h.Digest}
-	if h.Subject != nil {
-		if p := firstNonEmpty(h.Subject.Path, h.Subject.Ref); p != "" {
+	str := func(m map[string]any, key string) string {
+		s, _ := m[key].(string)
+		return s
+	}
+	n := namedSubject{Path: str(doc, "path"), Digest: str(doc, "digest")}
+	if sub, ok := doc["subject"].(map[string]any); ok {
+		if p := firstNonEmpty(str(sub, "path"), str(sub, "ref")); p != "" {
 			n.Path = p
 		}
-		if h.Subject.Digest != "" {
-			n.Digest = h.Subject.Digest
+		if d := str(sub, "digest"); d != "" {
+			n.Digest = d
 		}
 	}
 	return n

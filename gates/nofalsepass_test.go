@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 func TestEvidenceBoundToSubject(t *testing.T) {
@@ -224,6 +227,30 @@ deny contains msg if {
 		_, err := slowEngine(t, quadratic).Decide(ctx, Request{Subject: model("m"), Evidence: ev})
 		if !errors.Is(err, ErrUndecided) || !strings.Contains(err.Error(), "interrupted") {
 			t.Fatalf("err %v, want interrupted", err)
+		}
+	})
+}
+
+// FuzzNamedSubject: reading the subject an evidence document names never
+// panics, and the engine's reading (on the parsed value) agrees with the
+// CLI's (on the JSON).
+func FuzzNamedSubject(f *testing.F) {
+	for _, s := range []string{
+		`{"subject":{"path":"models/a","digest":"sha256:aa"}}`,
+		`{"path":"m","digest":"sha256:bb"}`,
+		`{"subject":{"ref":"r"},"path":"p"}`,
+		`{"subject":"x"}`, `{"subject":{"path":1}}`, `{"PATH":"m","Subject":{"Path":"n"}}`, `{"path":"a","path":"b"}`, `[]`, `"s"`, `{}`, `{"subject":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fromJSON := namedSubjectOf(json.RawMessage(b))
+		v, err := ast.ValueFromReader(bytes.NewReader(b))
+		if err != nil || !json.Valid(b) {
+			return
+		}
+		if fromValue := namedSubjectOfValue(v); fromValue != fromJSON {
+			t.Fatalf("%s: value says %+v, JSON says %+v", b, fromValue, fromJSON)
 		}
 	})
 }

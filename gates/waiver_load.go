@@ -186,6 +186,9 @@ func (w Waiver) matchesFinding(f Finding) bool {
 // applyWaivers splits violations into those still in force and those a
 // live waiver turns off; it also returns matching waivers that expired.
 func applyWaivers(s Subject, violations []Finding, waivers []Waiver, now time.Time) (kept []Finding, waived []AppliedWaiver, expired []Waiver) {
+	if len(waivers) == 0 || len(violations) == 0 {
+		return violations, nil, nil
+	}
 	seenExpired := map[int]bool{}
 	forms := formsOf(s)
 	for _, v := range violations {

@@ -141,7 +141,7 @@ func parseEvidenceSpec(spec string) (evidenceSpec, error) {
 		first, rest, ok = strings.Cut(rest, "=")
 	}
 	e.name, e.file = first, rest
-	if !ok || e.name == "" || e.file == "" {
+	if !ok || e.name == "" || e.file == "" || strings.Contains(e.name, ":") {
 		return e, fmt.Errorf("--evidence %q: want NAME=FILE or SUBJECT=NAME=FILE (e.g. model:models/a=model_scan=report.json)", spec)
 	}
 	return e, nil

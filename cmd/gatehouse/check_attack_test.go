@@ -281,3 +281,28 @@ func TestCheckSignalEndsRunNotDecided(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseEvidenceSpec: a spec either parses into a name without ":" and
+// a file (and a subject with a kind when bound), joining back to the
+// spec, or is an error; never a panic.
+func FuzzParseEvidenceSpec(f *testing.F) {
+	for _, s := range []string{"model_scan=r.json", "model:m=model_scan=r.json", "image:r@sha256:aa=sonarqube=a=b.json", "=x", "x=", "a:b", "model:m=x", "", ":=:=0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		e, err := parseEvidenceSpec(spec)
+		if err != nil {
+			return
+		}
+		if e.name == "" || e.file == "" || strings.Contains(e.name, ":") {
+			t.Fatalf("%q parsed to %+v", spec, e)
+		}
+		joined := e.name + "=" + e.file
+		if e.subject != "" {
+			joined = e.subject + "=" + joined
+		}
+		if joined != spec {
+			t.Fatalf("%q parsed to %+v, which joins to %q", spec, e, joined)
+		}
+	})
+}
