@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -172,19 +171,11 @@ func namedFIFO(t *testing.T, name string) string {
 // runBounded runs the binary and fails when it takes longer than limit.
 func runBounded(t *testing.T, limit time.Duration, args ...string) runResult {
 	t.Helper()
-	start := time.Now()
-	done := make(chan runResult, 1)
-	go func() { done <- gatehouse(t, nil, args...) }()
-	select {
-	case r := <-done:
-		if took := time.Since(start); took > limit {
-			t.Errorf("took %v, more than %v", took, limit)
-		}
-		return r
-	case <-time.After(limit + 10*time.Second):
-		t.Fatalf("%v hung", args)
+	r := runTimed(t, args...)
+	if r.took > limit {
+		t.Errorf("gatehouse %s took %v, more than %v", strings.Join(args, " "), r.took, limit)
 	}
-	return runResult{}
+	return r.runResult
 }
 
 func TestCheckFIFOsDoNotHang(t *testing.T) {
@@ -246,32 +237,18 @@ func TestCheckSignalEndsRunNotDecided(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			config := stallingSonarQube(t)
 			out := filepath.Join(t.TempDir(), "out.json")
-			cmd := exec.Command(binary, "check", "--config", config, "--format", "text", "--format", "json="+out, image)
-			cmd.Dir = repo
-			cmd.Env = append(os.Environ(), "GITHUB_ACTIONS=", "SONAR_TOKEN=", "SONAR_HOST_URL=")
-			var stdout, stderr strings.Builder
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, wait := startGatehouse(t, nil, nil, "check", "--config", config, "--format", "text", "--format", "json="+out, image)
 			time.Sleep(700 * time.Millisecond) // the collector is waiting on the server
 			sent := time.Now()
 			cmd.Process.Signal(sig)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				cmd.Process.Kill()
-				t.Fatal("the run ignored the signal")
-			}
+			r := wait()
 			if took := time.Since(sent); took > 2*time.Second {
 				t.Errorf("exited %v after the signal, want within 2s", took)
 			}
-			if code := cmd.ProcessState.ExitCode(); code != 2 {
-				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}
-			text := stdout.String() + stderr.String()
+			text := r.stdout + r.stderr
 			if !strings.Contains(text, "not decided") || strings.Contains(text, "allowed in") || strings.Contains(text, "DENIED") {
 				t.Errorf("output must say not decided, never allowed or denied:\n%s", text)
 			}

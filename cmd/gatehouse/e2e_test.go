@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The end-to-end tests build the real binary once and run it on the
@@ -61,6 +64,54 @@ func gatehouse(t *testing.T, env []string, args ...string) runResult {
 		t.Fatal(err)
 	}
 	return runResult{code, out.String(), errb.String()}
+}
+
+// timedRun is one finished run of the binary and how long it took.
+type timedRun struct {
+	runResult
+	took time.Duration
+}
+
+// startGatehouse starts the binary in the repository root with stdin and
+// extra environment; the returned wait fails the test rather than hang if
+// the run outlives 10 s.
+func startGatehouse(t *testing.T, stdin io.Reader, env []string, args ...string) (*exec.Cmd, func() timedRun) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = repo
+	cmd.Env = append(append(os.Environ(), "GITHUB_ACTIONS=", "SONAR_TOKEN=", "SONAR_HOST_URL="), env...)
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return cmd, func() timedRun {
+		t.Helper()
+		defer cancel()
+		err := cmd.Wait()
+		r := timedRun{runResult{stdout: out.String(), stderr: errb.String()}, time.Since(start)}
+		if ctx.Err() != nil {
+			t.Fatalf("gatehouse %s still running after 10 s: killed", strings.Join(args, " "))
+		}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+}
+
+// runTimed runs the binary to the end (at most 10 s).
+func runTimed(t *testing.T, args ...string) timedRun {
+	t.Helper()
+	_, wait := startGatehouse(t, nil, nil, args...)
+	return wait()
 }
 
 func TestCheckExitCodes(t *testing.T) {

@@ -2,13 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,51 +16,6 @@ import (
 // The scan dataset (and scan license / modelcard / modelscan-report) CLI
 // tests run the real binary on inputs that once hung or read as clean:
 // FIFOs, devices, empty files, interrupted scans and hostile column names.
-
-// evRun is one finished run and how long it took.
-type evRun struct {
-	runResult
-	took time.Duration
-}
-
-// evStart starts the binary with args in the repository root; the returned
-// wait fails the test rather than hang if the run outlives 10 s.
-func evStart(t *testing.T, args ...string) (*exec.Cmd, func() evRun) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "GITHUB_ACTIONS=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	return cmd, func() evRun {
-		t.Helper()
-		defer cancel()
-		err := cmd.Wait()
-		r := evRun{runResult{stdout: out.String(), stderr: errb.String()}, time.Since(start)}
-		if ctx.Err() != nil {
-			t.Fatalf("gatehouse %s still running after 10 s: killed", strings.Join(args, " "))
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			r.code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-}
-
-func evRunBinary(t *testing.T, args ...string) evRun {
-	t.Helper()
-	_, wait := evStart(t, args...)
-	return wait()
-}
 
 // TestScanSpecialInputs: a FIFO with no writer, devices and empty files
 // end in exit 2 (not decided) within 2 s, never in "clean after 0 bytes".
@@ -105,7 +56,7 @@ func TestScanSpecialInputs(t *testing.T) {
 		{"modelscan-report /dev/zero", []string{"scan", "modelscan-report", "/dev/zero"}, "character device"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := evRunBinary(t, tt.args...)
+			r := runTimed(t, tt.args...)
 			if r.code != exitUndecided {
 				t.Errorf("exit %d, want 2; stdout %q stderr %q", r.code, r.stdout, r.stderr)
 			}
@@ -183,7 +134,7 @@ func TestScanDatasetInterrupted(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		for _, format := range []string{"text", "json"} {
 			t.Run(sig.String()+" "+format, func(t *testing.T) {
-				cmd, wait := evStart(t, "scan", "dataset", "--format", format, big)
+				cmd, wait := startGatehouse(t, nil, nil, "scan", "dataset", "--format", format, big)
 				// Signal mid-file, past the first buffers: the row loop must stop.
 				var pos int64 = -1
 				for deadline := time.Now().Add(5 * time.Second); pos < 4<<20 && time.Now().Before(deadline); {
@@ -221,7 +172,7 @@ func TestScanDatasetEscapesNames(t *testing.T) {
 	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := evRunBinary(t, "scan", "dataset", p)
+	r := runTimed(t, "scan", "dataset", p)
 	if r.code != exitDenied {
 		t.Fatalf("exit %d, want 1 (PII found); stderr %q", r.code, r.stderr)
 	}
@@ -240,7 +191,7 @@ func TestScanDatasetEscapesNames(t *testing.T) {
 		}
 	}
 
-	r = evRunBinary(t, "scan", "dataset", "--format", "json", p)
+	r = runTimed(t, "scan", "dataset", "--format", "json", p)
 	var ev struct {
 		Subject  struct{ Path string }
 		Findings []struct{ Column string }
@@ -275,7 +226,7 @@ func TestScanEvidenceNamesSubject(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(repo, tt.path)); err != nil {
 				t.Skipf("fixture %s: %v", tt.path, err)
 			}
-			r := evRunBinary(t, append(tt.args, tt.path)...)
+			r := runTimed(t, append(tt.args, tt.path)...)
 			var doc struct {
 				Subject *struct{ Path string }
 			}

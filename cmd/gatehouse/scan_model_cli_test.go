@@ -3,9 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	bin "encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,61 +33,18 @@ func stackGlobal(module, name string) []byte {
 	return append(b, 0x93, ')', 'R', '.') // STACK_GLOBAL, EMPTY_TUPLE, REDUCE, STOP
 }
 
-// modelRun is one run of the binary, with how long it took.
-type modelRun struct {
-	runResult
-	took time.Duration
-}
-
-// startModel starts `gatehouse scan model args...` with stdin; the test
-// fails rather than hangs if the run outlives 10 s.
-func startModel(t *testing.T, stdin io.Reader, args ...string) (*exec.Cmd, func() modelRun) {
+// startModel starts `gatehouse scan model args...` with stdin.
+func startModel(t *testing.T, stdin io.Reader, args ...string) (*exec.Cmd, func() timedRun) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	cmd := exec.CommandContext(ctx, binary, append([]string{"scan", "model"}, args...)...)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "GITHUB_ACTIONS=")
-	cmd.Stdin = stdin
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	return cmd, func() modelRun {
-		err := cmd.Wait()
-		took := time.Since(start)
-		killed := ctx.Err() != nil
-		cancel()
-		if killed {
-			t.Fatalf("scan model %v still running after 10 s (killed)", args)
-		}
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return modelRun{runResult{code, out.String(), errb.String()}, took}
-	}
+	return startGatehouse(t, stdin, nil, append([]string{"scan", "model"}, args...)...)
 }
 
-func scanModel(t *testing.T, stdin io.Reader, args ...string) modelRun {
+func scanModel(t *testing.T, stdin io.Reader, args ...string) timedRun {
 	t.Helper()
 	_, wait := startModel(t, stdin, args...)
 	return wait()
 }
 
-func mkfifo(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "model.pkl")
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func safetensorsFile(header string, data int) []byte {
 	b := bin.LittleEndian.AppendUint64(nil, uint64(len(header)))
@@ -181,7 +136,7 @@ func TestScanModelStreams(t *testing.T) {
 		}
 	})
 	t.Run("FIFO fed with an evil pickle", func(t *testing.T) {
-		p := mkfifo(t)
+		p := namedFIFO(t, "model.pkl")
 		go func() {
 			w, err := os.OpenFile(p, os.O_WRONLY, 0) // waits for the scan to open the reading end
 			if err == nil {
@@ -195,7 +150,7 @@ func TestScanModelStreams(t *testing.T) {
 		}
 	})
 	t.Run("FIFO with no writer", func(t *testing.T) {
-		r := scanModel(t, nil, mkfifo(t))
+		r := scanModel(t, nil, namedFIFO(t, "model.pkl"))
 		if r.code != 2 || r.took > 2*time.Second {
 			t.Fatalf("exit %d after %v, want 2 within 2 s\nstdout: %s\nstderr: %s", r.code, r.took, r.stdout, r.stderr)
 		}
@@ -204,7 +159,7 @@ func TestScanModelStreams(t *testing.T) {
 		}
 	})
 	t.Run("SIGTERM ends a FIFO with a silent writer", func(t *testing.T) {
-		p := mkfifo(t)
+		p := namedFIFO(t, "model.pkl")
 		cmd, wait := startModel(t, nil, p)
 		w, err := os.OpenFile(p, os.O_WRONLY, 0) // returns once the scan holds the reading end
 		if err != nil {
