@@ -45,7 +45,6 @@ func scanModel(t *testing.T, stdin io.Reader, args ...string) timedRun {
 	return wait()
 }
 
-
 func safetensorsFile(header string, data int) []byte {
 	b := bin.LittleEndian.AppendUint64(nil, uint64(len(header)))
 	return append(append(b, header...), make([]byte, data)...)
