@@ -108,8 +108,8 @@ func BundlePath(path string) (string, error) {
 // Digest is the digest of a file or folder subject, "sha256:<hex>": the
 // file's plain SHA-256, or the folder's tree digest (digest.Manifest) with
 // ExcludedNames left out. VSAs of file subjects are about this digest.
-func Digest(path string) (string, error) {
-	return digest.Path(path, ExcludedNames...)
+func Digest(ctx context.Context, path string) (string, error) {
+	return digest.Path(ctx, path, ExcludedNames...)
 }
 
 // SignOptions configure Sign.
@@ -155,7 +155,7 @@ func Sign(ctx context.Context, path string, o SignOptions) (string, error) {
 
 // SignFile signs one file into a bundle (JSON).
 func SignFile(ctx context.Context, s signature.Signer, path string) ([]byte, error) {
-	d, _, err := digest.File(path)
+	d, _, err := digest.File(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
@@ -187,8 +187,8 @@ func SignFile(ctx context.Context, s signature.Signer, path string) ([]byte, err
 }
 
 // FolderStatement is the in-toto statement of a folder's manifest.
-func FolderStatement(dir string) (*attest.Statement, *digest.Manifest, error) {
-	m, err := digest.Tree(dir, digest.TreeOptions{Exclude: ExcludedNames, MaxFiles: attest.DefaultLimits.MaxSubjects})
+func FolderStatement(ctx context.Context, dir string) (*attest.Statement, *digest.Manifest, error) {
+	m, err := digest.Tree(ctx, dir, digest.TreeOptions{Exclude: ExcludedNames, MaxFiles: attest.DefaultLimits.MaxSubjects})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -207,7 +207,7 @@ func FolderStatement(dir string) (*attest.Statement, *digest.Manifest, error) {
 
 // SignFolder signs a folder's manifest into a bundle (JSON).
 func SignFolder(ctx context.Context, s signature.Signer, dir string) ([]byte, error) {
-	st, _, err := FolderStatement(dir)
+	st, _, err := FolderStatement(ctx, dir)
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}

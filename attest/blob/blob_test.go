@@ -132,7 +132,7 @@ func TestKeyMatrix(t *testing.T) {
 						if err != nil {
 							t.Fatalf("Verify: %v", err)
 						}
-						wantDigest, _ := Digest(p)
+						wantDigest, _ := Digest(context.Background(), p)
 						if res.Digest != wantDigest || res.Kind != kind || res.Bundle != bp || tc.keys[res.Key] != k.verifier {
 							t.Errorf("result %+v, want digest %s kind %s", res, wantDigest, kind)
 						}
@@ -179,7 +179,7 @@ func TestBundleFormat(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	d, _, _ := digest.File(p)
+	d, _, _ := digest.File(context.Background(), p)
 	h, _ := hex.DecodeString(strings.TrimPrefix(d, "sha256:"))
 	fp, _ := attest.Fingerprint(mustPub(t, k.verifier))
 	hint, _ := hex.DecodeString(strings.TrimPrefix(fp, "sha256:"))
@@ -217,7 +217,7 @@ func TestCosignVerifiesOurBundles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, _, _ := digest.File(p)
+			d, _, _ := digest.File(context.Background(), p)
 			h, _ := hex.DecodeString(strings.TrimPrefix(d, "sha256:"))
 			co := &cosign.CheckOpts{SigVerifier: k.verifier, IgnoreTlog: true, NewBundleFormat: true, TrustedMaterial: vs.vs}
 			if _, err := cosign.VerifyNewBundle(context.Background(), co, verify.WithArtifactDigest("sha256", h), b); err != nil {
@@ -310,7 +310,7 @@ func TestVSABesideSubjects(t *testing.T) {
 			if _, err := Sign(ctx, p, SignOptions{Signer: k.signer}); err != nil {
 				t.Fatal(err)
 			}
-			d, err := Digest(p)
+			d, err := Digest(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +327,7 @@ func TestVSABesideSubjects(t *testing.T) {
 				t.Errorf("written to %s, want %s", where, want)
 			}
 			// The VSA inside a folder changes neither its digest nor its signature.
-			if d2, _ := Digest(p); d2 != d {
+			if d2, _ := Digest(context.Background(), p); d2 != d {
 				t.Errorf("digest changed by the VSA: %s -> %s", d, d2)
 			}
 			if _, err := Verify(ctx, p, VerifyOptions{Keys: []signature.Verifier{k.verifier}}); err != nil {

@@ -86,7 +86,7 @@ func (v *virtualSigstore) signKeyless(t *testing.T, path, identity, issuer strin
 	st, _ := os.Stat(path)
 	var err error
 	if st.IsDir() {
-		stmt, _, err := FolderStatement(path)
+		stmt, _, err := FolderStatement(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}

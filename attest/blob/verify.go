@@ -128,7 +128,7 @@ func Verify(ctx context.Context, path string, o VerifyOptions) (*Result, error) 
 	if err := verifySignature(ctx, b, o, res); err != nil {
 		return nil, fmt.Errorf("%s: %w", res.Bundle, err)
 	}
-	if err := checkContent(b, path, res); err != nil {
+	if err := checkContent(ctx, b, path, res); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -206,9 +206,9 @@ func verifySignature(ctx context.Context, b *sgbundle.Bundle, o VerifyOptions, r
 }
 
 // checkContent compares the signed digest(s) with the artifact.
-func checkContent(b *sgbundle.Bundle, path string, res *Result) error {
+func checkContent(ctx context.Context, b *sgbundle.Bundle, path string, res *Result) error {
 	if res.Kind == "file" {
-		d, _, err := digest.File(path)
+		d, _, err := digest.File(ctx, path)
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
@@ -242,7 +242,7 @@ func checkContent(b *sgbundle.Bundle, path string, res *Result) error {
 	if st.PredicateType != FolderPredicateType {
 		return fmt.Errorf("%w: %s is a folder and the bundle's statement is of type %q, not a folder manifest (%s)", ErrNotVerified, path, st.PredicateType, FolderPredicateType)
 	}
-	m, err := digest.Tree(path, digest.TreeOptions{Exclude: ExcludedNames, MaxFiles: attest.DefaultLimits.MaxSubjects})
+	m, err := digest.Tree(ctx, path, digest.TreeOptions{Exclude: ExcludedNames, MaxFiles: attest.DefaultLimits.MaxSubjects})
 	if err != nil {
 		if errors.Is(err, digest.ErrSpecialFile) || errors.Is(err, digest.ErrTooManyFiles) {
 			return fmt.Errorf("%w: %v", ErrNotVerified, err)

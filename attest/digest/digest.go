@@ -20,6 +20,7 @@
 package digest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -39,8 +40,9 @@ const ReadBufferSize = 1 << 20
 var bufPool = sync.Pool{New: func() any { b := make([]byte, ReadBufferSize); return &b }}
 
 // File returns the plain SHA-256 of the file at path as "sha256:<hex>" and
-// its size. path must be a regular file.
-func File(path string) (string, int64, error) {
+// its size. path must be a regular file. A cancelled ctx ends the hashing
+// within one 64 MiB window.
+func File(ctx context.Context, path string) (string, int64, error) {
 	f, err := openRegular(path)
 	if err != nil {
 		return "", 0, fmt.Errorf("digest: %w", err)
@@ -60,6 +62,9 @@ func File(path string) (string, int64, error) {
 	// Mapped windows hash page-cache pages in place; reads are the fallback.
 	const window = 64 << 20
 	for off := int64(0); off < size; off += window {
+		if err := ctx.Err(); err != nil {
+			return "", 0, fmt.Errorf("digest %s: %w", path, err)
+		}
 		n := min(window, size-off)
 		ok, err := hashRange(h, f, off, n)
 		if !ok {
@@ -146,8 +151,8 @@ func (o Options) workers() int {
 
 // ShardedFile computes the sharded digest of a regular file, hashing its
 // shards in parallel with positioned reads.
-func ShardedFile(path string, o Options) (*Sharded, error) {
-	return shardedFile(path, o)
+func ShardedFile(ctx context.Context, path string, o Options) (*Sharded, error) {
+	return shardedFile(ctx, path, o)
 }
 
 // openRegular opens path for reading only if it is a regular file. The
@@ -168,7 +173,7 @@ func openRegular(path string) (*os.File, error) {
 	return f, err
 }
 
-func shardedFile(path string, o Options) (*Sharded, error) {
+func shardedFile(ctx context.Context, path string, o Options) (*Sharded, error) {
 	shard := o.ShardSize
 	if shard <= 0 {
 		shard = DefaultShardSize
@@ -208,6 +213,10 @@ func shardedFile(path string, o Options) (*Sharded, error) {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
+					return
+				}
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
 					return
 				}
 				off := int64(i) * shard

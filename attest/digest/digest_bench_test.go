@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -52,7 +53,7 @@ func bigFile(b *testing.B) string {
 		if benchErr = f.Close(); benchErr != nil {
 			return
 		}
-		_, _, benchErr = File(benchPath) // warm the page cache
+		_, _, benchErr = File(context.Background(), benchPath) // warm the page cache
 	})
 	if benchErr != nil {
 		b.Fatal(benchErr)
@@ -78,7 +79,7 @@ func BenchmarkShardedDigest(b *testing.B) {
 			b.Run(fmt.Sprintf("shard=%dMiB/mmap=%v", shard>>20, mm), func(b *testing.B) {
 				b.SetBytes(benchFileSize)
 				for b.Loop() {
-					if _, err := ShardedFile(p, Options{ShardSize: shard, NoMmap: !mm}); err != nil {
+					if _, err := ShardedFile(context.Background(), p, Options{ShardSize: shard, NoMmap: !mm}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -93,7 +94,7 @@ func BenchmarkFileSHA256(b *testing.B) {
 	p := bigFile(b)
 	b.SetBytes(benchFileSize)
 	for b.Loop() {
-		if _, _, err := File(p); err != nil {
+		if _, _, err := File(context.Background(), p); err != nil {
 			b.Fatal(err)
 		}
 	}

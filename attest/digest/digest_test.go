@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,7 +46,7 @@ func TestFile(t *testing.T) {
 			if err := os.WriteFile(p, tc.data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got, n, err := File(p)
+			got, n, err := File(context.Background(), p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +87,7 @@ func TestShardedFile(t *testing.T) {
 		want.Digest = "sha256:" + sum([]byte(text))
 		for _, o := range []Options{{ShardSize: shard}, {ShardSize: shard, NoMmap: true}, {ShardSize: shard, Workers: 1}, {ShardSize: shard, Workers: 7}} {
 			t.Run(fmt.Sprintf("%s/%+v", tc.name, o), func(t *testing.T) {
-				got, err := ShardedFile(p, o)
+				got, err := ShardedFile(context.Background(), p, o)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +97,7 @@ func TestShardedFile(t *testing.T) {
 			})
 		}
 	}
-	if _, err := ShardedFile(filepath.Join(dir, "empty"), Options{ShardSize: 100}); err == nil {
+	if _, err := ShardedFile(context.Background(), filepath.Join(dir, "empty"), Options{ShardSize: 100}); err == nil {
 		t.Error("a 100-byte shard size was accepted")
 	}
 }
@@ -114,14 +115,14 @@ func TestNotRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, dir} {
-		if _, _, err := File(p); !errors.Is(err, ErrSpecialFile) {
+		if _, _, err := File(context.Background(), p); !errors.Is(err, ErrSpecialFile) {
 			t.Errorf("File(%s) error = %v, want ErrSpecialFile", p, err)
 		}
-		if _, err := ShardedFile(p, Options{}); !errors.Is(err, ErrSpecialFile) {
+		if _, err := ShardedFile(context.Background(), p, Options{}); !errors.Is(err, ErrSpecialFile) {
 			t.Errorf("ShardedFile(%s) error = %v, want ErrSpecialFile", p, err)
 		}
 	}
-	if _, _, err := File(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, _, err := File(context.Background(), filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -151,7 +152,7 @@ func TestTree(t *testing.T) {
 		"sub/.gatehouse.sigstore.json": "not excluded: only the root one is",
 	})
 	os.MkdirAll(filepath.Join(dir, "empty/dir"), 0o755)
-	m, err := Tree(dir, TreeOptions{Exclude: []string{".gatehouse.sigstore.json"}})
+	m, err := Tree(context.Background(), dir, TreeOptions{Exclude: []string{".gatehouse.sigstore.json"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestTree(t *testing.T) {
 	if m.Size() != 43 {
 		t.Errorf("Size = %d", m.Size())
 	}
-	got, err := Path(dir, ".gatehouse.sigstore.json")
+	got, err := Path(context.Background(), dir, ".gatehouse.sigstore.json")
 	if err != nil || got != m.Digest() || got != "sha256:"+sum(m.Canonical()) {
 		t.Errorf("Path = %s, %v; want %s", got, err, m.Digest())
 	}
@@ -202,7 +203,7 @@ func TestTreeRefuses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeTree(t, map[string]string{"w/a": "a", "w/b": "b"})
 			tc.setup(t, dir)
-			_, err := Tree(dir, tc.opts)
+			_, err := Tree(context.Background(), dir, tc.opts)
 			if err == nil {
 				t.Fatal("Tree succeeded")
 			}
@@ -214,7 +215,31 @@ func TestTreeRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Tree(writeTree(t, map[string]string{"f": "x"})+"/f", TreeOptions{}); err == nil {
+	if _, err := Tree(context.Background(), writeTree(t, map[string]string{"f": "x"})+"/f", TreeOptions{}); err == nil {
 		t.Error("Tree of a file succeeded")
+	}
+}
+
+// TestCancelled: hashing stops when its context ends, for a file, a
+// sharded file and a folder, and says why.
+func TestCancelled(t *testing.T) {
+	dir := writeTree(t, map[string]string{"a": "x", "b": "y"})
+	big := filepath.Join(dir, "big")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(256 << 20) // sparse: four windows, no disk
+	f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := File(ctx, big); !errors.Is(err, context.Canceled) {
+		t.Errorf("File: %v, want context.Canceled", err)
+	}
+	if _, err := ShardedFile(ctx, big, Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("ShardedFile: %v, want context.Canceled", err)
+	}
+	if _, err := Tree(ctx, dir, TreeOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Tree: %v, want context.Canceled", err)
 	}
 }

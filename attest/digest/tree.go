@@ -1,6 +1,7 @@
 package digest
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -77,7 +78,7 @@ var ErrTooManyFiles = errors.New("too many files")
 // special files are errors wrapping ErrSpecialFile, naming the path; file
 // names with a newline or backslash are refused (the manifest is line
 // based and '/'-separated). Empty folders leave no trace in the manifest.
-func Tree(dir string, o TreeOptions) (*Manifest, error) {
+func Tree(ctx context.Context, dir string, o TreeOptions) (*Manifest, error) {
 	st, err := os.Lstat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("tree digest: %w", err)
@@ -92,6 +93,9 @@ func Tree(dir string, o TreeOptions) (*Manifest, error) {
 	var files []Entry
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if p == dir {
@@ -128,7 +132,7 @@ func Tree(dir string, o TreeOptions) (*Manifest, error) {
 		return nil, fmt.Errorf("tree digest: %w", err)
 	}
 	slices.SortFunc(files, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
-	if err := hashAll(dir, files, (Options{Workers: o.Workers}).workers()); err != nil {
+	if err := hashAll(ctx, dir, files, (Options{Workers: o.Workers}).workers()); err != nil {
 		return nil, fmt.Errorf("tree digest: %w", err)
 	}
 	return &Manifest{Files: files}, nil
@@ -137,7 +141,7 @@ func Tree(dir string, o TreeOptions) (*Manifest, error) {
 // hashAll hashes files in parallel, largest-first would balance better but
 // order of discovery is good enough for many files; one huge file bounds
 // the time at one core's speed.
-func hashAll(dir string, files []Entry, workers int) error {
+func hashAll(ctx context.Context, dir string, files []Entry, workers int) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -152,7 +156,7 @@ func hashAll(dir string, files []Entry, workers int) error {
 					return
 				}
 				p := filepath.Join(dir, filepath.FromSlash(files[i].Path))
-				d, n, err := regularFile(p)
+				d, n, err := regularFile(ctx, p)
 				if err != nil {
 					mu.Lock()
 					if first == nil {
@@ -170,7 +174,7 @@ func hashAll(dir string, files []Entry, workers int) error {
 }
 
 // regularFile hashes p, refusing it if it is (now) not a regular file.
-func regularFile(p string) (string, int64, error) {
+func regularFile(ctx context.Context, p string) (string, int64, error) {
 	st, err := os.Lstat(p)
 	if err != nil {
 		return "", 0, err
@@ -178,7 +182,7 @@ func regularFile(p string) (string, int64, error) {
 	if !st.Mode().IsRegular() {
 		return "", 0, fmt.Errorf("%s: %w", p, errNotRegular(st.Mode()))
 	}
-	d, n, err := File(p)
+	d, n, err := File(ctx, p)
 	if err != nil {
 		return "", 0, err
 	}
@@ -187,18 +191,18 @@ func regularFile(p string) (string, int64, error) {
 
 // Path returns the digest of a file (plain SHA-256) or a folder (tree
 // digest), "sha256:<hex>": the digest of a file or folder subject.
-func Path(p string, exclude ...string) (string, error) {
+func Path(ctx context.Context, p string, exclude ...string) (string, error) {
 	st, err := os.Lstat(p)
 	if err != nil {
 		return "", fmt.Errorf("digest: %w", err)
 	}
 	if st.IsDir() {
-		m, err := Tree(p, TreeOptions{Exclude: exclude})
+		m, err := Tree(ctx, p, TreeOptions{Exclude: exclude})
 		if err != nil {
 			return "", err
 		}
 		return m.Digest(), nil
 	}
-	d, _, err := File(p)
+	d, _, err := File(ctx, p)
 	return d, err
 }

@@ -125,7 +125,7 @@ func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
 	if s.Digest != "" {
 		return nil
 	}
-	dg, err := blob.Digest(s.Ref)
+	dg, err := blob.Digest(ctx, s.Ref)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.Kind, s.Ref, err)
 	}

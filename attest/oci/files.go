@@ -32,7 +32,7 @@ func VerifyFileSignature(ctx context.Context, path string, p *Policy) (*Signatur
 	if err != nil {
 		return nil, fmt.Errorf("signature of %s: %w", path, err)
 	}
-	dg, err := blob.Digest(path)
+	dg, err := blob.Digest(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("signature of %s: %w", path, err)
 	}
@@ -67,7 +67,7 @@ func VerifyFileSignature(ctx context.Context, path string, p *Policy) (*Signatur
 // writes it beside the subject (blob.WriteVSA: PATH.vsa.json, or
 // PATH/.gatehouse.vsa.json in a folder); it returns where.
 func attestFile(ctx context.Context, d *gates.Decision, s signature.Signer, o attest.VSAOptions) (string, error) {
-	cur, err := blob.Digest(d.Subject.Ref)
+	cur, err := blob.Digest(ctx, d.Subject.Ref)
 	if err != nil {
 		return "", fmt.Errorf("VSA for %s: %w", d.Subject.Ref, err)
 	}

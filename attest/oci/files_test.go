@@ -182,7 +182,7 @@ func TestFileVSA(t *testing.T) {
 			if loc != tc.wantLoc {
 				t.Errorf("VSA written to %s, want %s", loc, tc.wantLoc)
 			}
-			after, err := blob.Digest(tc.path)
+			after, err := blob.Digest(context.Background(), tc.path)
 			if err != nil || after != subj.Digest {
 				t.Errorf("digest after writing the VSA: %s (%v), before %s", after, err, subj.Digest)
 			}
@@ -235,7 +235,7 @@ func TestFileSignatureKeyless(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			model, _ := fileSubjects(t)
-			dg, err := blob.Digest(model)
+			dg, err := blob.Digest(context.Background(), model)
 			if err != nil {
 				t.Fatal(err)
 			}

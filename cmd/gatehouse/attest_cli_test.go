@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestCheckAttestStatesWhatWasJudged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := blob.Digest(model)
+	dg, err := blob.Digest(context.Background(), model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,4 +114,32 @@ func mustPayload(t *testing.T, envelope []byte) []byte {
 		t.Fatal(err)
 	}
 	return e.Payload
+}
+
+// TestSignHonoursSIGTERM: hashing a large file for `sign` ends on SIGTERM
+// with exit 2, no bundle written.
+func TestSignHonoursSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	priv, _ := writeKeyPair(t, dir, "k")
+	big := filepath.Join(dir, "model.bin")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(64 << 30) // sparse 64 GiB: minutes to hash, no disk
+	f.Close()
+	cmd, wait := startGatehouse(t, nil, nil, "sign", "--key", priv, big)
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	r := wait()
+	if took := time.Since(sent); took > 2*time.Second {
+		t.Errorf("exited %v after SIGTERM, want within 2 s", took)
+	}
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(big + ".sigstore.json"); err == nil {
+		t.Error("a bundle was written for an interrupted run")
+	}
 }
