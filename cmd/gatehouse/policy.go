@@ -24,7 +24,7 @@ the embedded library is loaded for it unless the given files define package
 gatehouse.lib themselves. None of the default gates is loaded.
 
 Exit codes: 0 all tests passed, 1 a test failed or errored (or none ran),
-2 the policies could not be loaded.`,
+2 the policies could not be loaded, or the run was interrupted.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var sum gates.TestSummary
 			var err error
@@ -37,6 +37,10 @@ Exit codes: 0 all tests passed, 1 a test failed or errored (or none ran),
 				return undecided(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d passed, %d failed, %d errors, %d skipped\n", sum.Passed, sum.Failed, sum.Errored, sum.Skipped)
+			if err := cmd.Context().Err(); err != nil {
+				// Tests cut short prove nothing either way.
+				return undecided(fmt.Errorf("policy test interrupted: not decided (%w)", err))
+			}
 			if !sum.OK() {
 				return denied()
 			}

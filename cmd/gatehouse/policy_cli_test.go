@@ -175,3 +175,24 @@ func writeWaiver(t *testing.T, file, subject, gate string) {
 }
 
 func quoteYAML(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// TestPolicyTestInterrupted: a Rego test that runs for minutes ends on
+// SIGTERM, exit 2 (not decided), never a pass or a plain failure.
+func TestPolicyTestInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	src := "package slow_test\n\ntest_slow if {\n\txs := [x | some i in numbers.range(1, 30000); some j in numbers.range(1, 30000); x := i + j; x == -1]\n\tcount(xs) == 0\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "slow_test.rego"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, wait := startGatehouse(t, nil, nil, "policy", "test", dir)
+	time.Sleep(500 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	r := wait()
+	if took := time.Since(sent); took > 2*time.Second {
+		t.Errorf("exited %v after SIGTERM, want within 2 s", took)
+	}
+	if r.code != 2 || !strings.Contains(r.stderr, "interrupted") {
+		t.Fatalf("exit %d, want 2 saying interrupted\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
