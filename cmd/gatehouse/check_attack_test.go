@@ -283,3 +283,33 @@ func FuzzParseEvidenceSpec(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckPolicyEvaluationBounded: a gate whose Rego runs for minutes is
+// cut off by --timeout and by SIGTERM: exit 2, "not decided".
+func TestCheckPolicyEvaluationBounded(t *testing.T) {
+	dir := t.TempDir()
+	src := "package gatehouse.gates.slow\n\ndeny contains \"pair\" if {\n\tsome i in numbers.range(1, 30000)\n\tsome j in numbers.range(1, 30000)\n\ti + j == -1\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "slow.rego"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--policy", dir, "--gate", "slow", "--evidence", "slow=testdata/sonarqube/ok.json", image}
+	t.Run("timeout", func(t *testing.T) {
+		r := runBounded(t, 4*time.Second, append([]string{"check", "--timeout", "1s"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, "not decided") || !strings.Contains(r.stderr, "timeout of 1s") {
+			t.Fatalf("exit %d, want 2 naming the timeout\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("SIGTERM", func(t *testing.T) {
+		cmd, wait := startGatehouse(t, nil, nil, append([]string{"check"}, args...)...)
+		time.Sleep(700 * time.Millisecond)
+		sent := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		r := wait()
+		if took := time.Since(sent); took > 2*time.Second {
+			t.Errorf("exited %v after SIGTERM, want within 2 s", took)
+		}
+		if r.code != 2 || !strings.Contains(r.stdout+r.stderr, "not decided") || strings.Contains(r.stdout, "allowed in") {
+			t.Fatalf("exit %d, want 2 and not decided\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
