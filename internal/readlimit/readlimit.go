@@ -76,20 +76,27 @@ func openNonBlocking(path string) (*os.File, fs.FileMode, error) {
 }
 
 func notRegular(path string, mode fs.FileMode) error {
-	what := "a special file"
+	return fmt.Errorf("%s is %s: %w; give a regular file", path, Describe(mode), ErrNotRegular)
+}
+
+// Describe names the type of a file that is not a regular file, for
+// messages: "a FIFO (named pipe)", "a character device", ...
+func Describe(mode fs.FileMode) string {
 	switch {
 	case mode.IsDir():
-		what = "a folder"
+		return "a folder"
 	case mode&fs.ModeNamedPipe != 0:
-		what = "a FIFO (named pipe)"
+		return "a FIFO (named pipe)"
 	case mode&fs.ModeCharDevice != 0:
-		what = "a character device"
+		return "a character device"
 	case mode&fs.ModeDevice != 0:
-		what = "a block device"
+		return "a block device"
 	case mode&fs.ModeSocket != 0:
-		what = "a socket"
+		return "a socket"
+	case mode&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	}
-	return fmt.Errorf("%s is %s: %w; give a regular file", path, what, ErrNotRegular)
+	return fmt.Sprintf("a special file (%s)", mode.Type())
 }
 
 // File reads path whole, refusing a file that is not regular or is larger

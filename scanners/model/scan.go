@@ -118,7 +118,7 @@ func Scan(ctx context.Context, path string, opts Options) (*Report, error) {
 		s.scanStream(path, name)
 	default:
 		// Never opened: opening a device can have effects (a watchdog, a tape).
-		s.notVerified(name, "%s is %s, not a regular file, folder or pipe: it cannot be verified", path, describeMode(mode))
+		s.notVerified(name, "%s is %s, not a regular file, folder or pipe: it cannot be verified", path, readlimit.Describe(mode))
 	}
 	return s.finish(path)
 }
@@ -163,23 +163,6 @@ func (s *scanner) interrupted(path string, err error) error {
 		return fmt.Errorf("scan %s: %w (%w)", textsafe.Escape(path), ErrInterrupted, ctxErr)
 	}
 	return err
-}
-
-// describeMode names a file type for messages.
-func describeMode(mode fs.FileMode) string {
-	switch {
-	case mode&fs.ModeNamedPipe != 0:
-		return "a FIFO (named pipe)"
-	case mode&fs.ModeCharDevice != 0:
-		return "a character device"
-	case mode&fs.ModeDevice != 0:
-		return "a block device"
-	case mode&fs.ModeSocket != 0:
-		return "a socket"
-	case mode&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return fmt.Sprintf("a special file (%s)", mode.Type())
 }
 
 func sortReport(r *Report) {
@@ -246,7 +229,7 @@ func (s *scanner) scanDir(root string) error {
 		case mode.IsDir():
 			s.notVerified(rel, "symlink to a directory: not followed; scan its target separately")
 		case !mode.IsRegular():
-			s.notVerified(rel, "%s, not a regular file: not opened, so not verified", describeMode(mode))
+			s.notVerified(rel, "%s, not a regular file: not opened, so not verified", readlimit.Describe(mode))
 		default:
 			s.scanFile(p, rel, filepath.Dir(p), false)
 		}
