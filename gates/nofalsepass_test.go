@@ -254,3 +254,41 @@ func FuzzNamedSubject(f *testing.F) {
 		}
 	})
 }
+
+// TestWaiversDoNotDecide: a gate-wide waiver does not turn "could not
+// decide" into a pass; only a waiver naming the rule does, and a collector
+// that failed is never waived.
+func TestWaiversDoNotDecide(t *testing.T) {
+	waiver := func(rule string) Waiver {
+		return Waiver{Subject: "m", Gate: "demo", Rule: rule, Reason: "r", Approver: "a", Expires: fixedNow.Add(time.Hour)}
+	}
+	errored := map[string]any{"demo": map[string]any{"error": "scanner crashed"}}
+	for _, tt := range []struct {
+		name    string
+		waiver  Waiver
+		ev      map[string]any
+		collect Collector
+		want    string
+	}{
+		{"gate-wide waiver, errored evidence", waiver(""), errored, nil, VerdictNotDecided},
+		{"'*' waiver, missing evidence", waiver("*"), nil, nil, VerdictNotDecided},
+		{"waiver naming evidence_error", waiver("evidence_error"), errored, nil, VerdictAllowed},
+		{"gate-wide waiver, collector down", waiver(""), nil, &fakeCollector{name: "demo", kinds: []Kind{KindModel}, fn: func(context.Context) (any, error) { return nil, errors.New("down") }}, VerdictNotDecided},
+		{"waiver naming evidence_error, collector down", waiver("evidence_error"), nil, &fakeCollector{name: "demo", kinds: []Kind{KindModel}, fn: func(context.Context) (any, error) { return nil, errors.New("down") }}, VerdictNotDecided},
+		{"gate-wide waiver, a finding", waiver(""), map[string]any{"demo": map[string]any{"bad": []any{"x"}}}, nil, VerdictAllowed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := []Option{WithWaivers([]Waiver{tt.waiver})}
+			if tt.collect != nil {
+				opts = append(opts, WithCollectors(tt.collect))
+			}
+			d, err := newTestEngine(t, opts...).Decide(context.Background(), Request{Subject: model("m"), Evidence: tt.ev})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Verdict(); got != tt.want {
+				t.Fatalf("verdict %q, want %q (violations %+v, waived %+v)", got, tt.want, d.Violations, d.Waived)
+			}
+		})
+	}
+}

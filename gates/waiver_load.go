@@ -178,9 +178,19 @@ func (w Waiver) matchesSubject(f subjectForms) bool {
 	return ok
 }
 
-// matchesFinding reports whether the waiver covers the finding's gate and rule.
+// matchesFinding reports whether the waiver covers the finding's gate and
+// rule. A violation that only says the evidence could not be had
+// (evidence_error, evidence_missing, not_verified) is covered only by a
+// waiver naming that rule: a gate-wide waiver is about what the gate
+// found, and must not turn "could not decide" into a pass.
 func (w Waiver) matchesFinding(f Finding) bool {
-	return w.Gate == f.Gate && (w.Rule == "" || w.Rule == "*" || w.Rule == f.Rule)
+	if w.Gate != f.Gate {
+		return false
+	}
+	if UndecidedRule(f.Rule) {
+		return w.Rule == f.Rule
+	}
+	return w.Rule == "" || w.Rule == "*" || w.Rule == f.Rule
 }
 
 // applyWaivers splits violations into those still in force and those a
