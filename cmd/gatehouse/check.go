@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -274,7 +275,7 @@ func openOutputs(targets []outputTarget, output string) (map[string]*os.File, er
 		if file == "" || files[file] != nil {
 			continue
 		}
-		f, err := os.Create(file)
+		f, err := openOutput(file, os.O_TRUNC)
 		if err != nil {
 			closeAll(files)
 			return nil, fmt.Errorf("--format %s: %w", t.format, err)
@@ -282,6 +283,17 @@ func openOutputs(targets []outputTarget, output string) (map[string]*os.File, er
 		files[file] = f
 	}
 	return files, nil
+}
+
+// openOutput opens an output file for writing without blocking: a FIFO
+// nobody reads fails at once (ENXIO) instead of hanging the run; one with
+// a reader (e.g. >(jq .)) is written through Go's poller.
+func openOutput(path string, mode int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NONBLOCK|mode, 0o644)
+	if errors.Is(err, syscall.ENXIO) {
+		return nil, fmt.Errorf("%s is a FIFO that nobody reads: %w", path, err)
+	}
+	return f, err
 }
 
 func closeAll(files map[string]*os.File) {
@@ -620,7 +632,7 @@ func writeGitHub(results []report.Result, w io.Writer) error {
 	if p == "" {
 		return nil
 	}
-	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := openOutput(p, os.O_APPEND)
 	if err != nil {
 		return err
 	}

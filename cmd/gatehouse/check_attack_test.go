@@ -188,6 +188,7 @@ func TestCheckFIFOsDoNotHang(t *testing.T) {
 		{"--evidence", []string{"check", "--evidence", "sonarqube=" + namedFIFO(t, "ev.json"), image}},
 		{"--policy file", []string{"check", "--policy", namedFIFO(t, "p.rego"), image}},
 		{"--policy bundle", []string{"check", "--policy", namedFIFO(t, "p.tar.gz"), image}},
+		{"--format json=FIFO", []string{"check", "--format", "json=" + namedFIFO(t, "out.json"), "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}},
 		{"policy test", []string{"policy", "test", namedFIFO(t, "p.rego")}},
 	}
 	for _, tt := range tests {
@@ -312,4 +313,15 @@ func TestCheckPolicyEvaluationBounded(t *testing.T) {
 			t.Fatalf("exit %d, want 2 and not decided\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// TestCheckStepSummaryFIFO: a $GITHUB_STEP_SUMMARY nobody reads does not
+// hang the run; the verdict stands and the summary error is reported.
+func TestCheckStepSummaryFIFO(t *testing.T) {
+	fifo := namedFIFO(t, "summary.md")
+	_, wait := startGatehouse(t, nil, []string{"GITHUB_ACTIONS=true", "GITHUB_STEP_SUMMARY=" + fifo}, "check", "--evidence", "sonarqube=testdata/sonarqube/error.json", image)
+	r := wait()
+	if r.took > 2*time.Second || r.code != 1 || !strings.Contains(r.stderr, "FIFO that nobody reads") {
+		t.Fatalf("exit %d after %v, want 1 within 2 s naming the FIFO\nstderr:\n%s", r.code, r.took, r.stderr)
+	}
 }
