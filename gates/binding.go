@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -30,13 +31,6 @@ func (n namedSubject) String() string {
 		return n.Path
 	}
 	return n.Digest
-}
-
-// NamedSubject reads which subject an evidence document names, if any.
-// v is a decoded document or its JSON (json.RawMessage).
-func NamedSubject(v any) (path, digest string) {
-	n := namedSubjectOf(v)
-	return n.Path, n.Digest
 }
 
 // namedSubjectOf reads the fields with exact key names, as the engine
@@ -161,4 +155,89 @@ func SamePath(a, b string) bool {
 	ra, err1 := filepath.EvalSymlinks(aa)
 	rb, err2 := filepath.EvalSymlinks(ab)
 	return err1 == nil && err2 == nil && ra == rb
+}
+
+// SuppliedEvidence is one pre-collected evidence document.
+type SuppliedEvidence struct {
+	// Source says where it came from, for errors ("--evidence model_scan=r.json").
+	Source string
+	// Subject, when set, is the subject it was bound to explicitly.
+	Subject *Subject
+	Name    string
+	Doc     json.RawMessage
+}
+
+// BindEvidence decides which requests each supplied document counts for,
+// and adds it to their Evidence. A document bound explicitly goes to that
+// subject; one that names a subject goes to the requests it names (or,
+// naming none of them, to every request that reads it, whose gates then
+// deny "evidence is about X, not Y"); one that names nothing goes to the
+// only request whose gates read it, and is an error when several do. A
+// document no request reads is an error: it would be silently ignored.
+func (e *Engine) BindEvidence(reqs []Request, docs []SuppliedEvidence) error {
+	give := func(i int, d SuppliedEvidence) error {
+		if reqs[i].Evidence == nil {
+			reqs[i].Evidence = map[string]any{}
+		}
+		if _, dup := reqs[i].Evidence[d.Name]; dup {
+			return fmt.Errorf("%s: %s already has %s evidence from another document", d.Source, reqs[i].Subject, d.Name)
+		}
+		reqs[i].Evidence[d.Name] = d.Doc
+		return nil
+	}
+	for _, d := range docs {
+		var readers []int
+		for i, r := range reqs {
+			if e.Reads(r, d.Name) {
+				readers = append(readers, i)
+			}
+		}
+		if d.Subject != nil {
+			i := slices.IndexFunc(reqs, func(r Request) bool { return sameSubject(r.Subject, *d.Subject) })
+			if i < 0 {
+				return fmt.Errorf("%s: %s is not one of the subjects checked", d.Source, d.Subject)
+			}
+			if !slices.Contains(readers, i) {
+				return fmt.Errorf("%s: no gate run for %s reads %s evidence", d.Source, d.Subject, d.Name)
+			}
+			if err := give(i, d); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(readers) == 0 {
+			return fmt.Errorf("%s: no gate run for these subjects reads %s evidence", d.Source, d.Name)
+		}
+		n := namedSubjectOf(d.Doc)
+		if n == (namedSubject{}) {
+			if len(readers) > 1 {
+				return fmt.Errorf("%s: the document names no subject and %d subjects read %s evidence: bind it to one, as SUBJECT=%s=FILE (e.g. %s=%s=FILE)", d.Source, len(readers), d.Name, d.Name, reqs[readers[0]].Subject, d.Name)
+			}
+			if err := give(readers[0], d); err != nil {
+				return err
+			}
+			continue
+		}
+		named := slices.DeleteFunc(slices.Clone(readers), func(i int) bool { return !MatchesSubject(reqs[i].Subject, n.Path, n.Digest) })
+		if len(named) == 0 {
+			named = readers // Decide denies each: "evidence is about X, not Y"
+		}
+		for _, i := range named {
+			if err := give(i, d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sameSubject reports whether two spellings name the same subject.
+func sameSubject(a, b Subject) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	if a.Kind.IsFile() {
+		return SamePath(a.Ref, b.Ref)
+	}
+	return a.Ref == b.Ref
 }

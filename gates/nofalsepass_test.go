@@ -292,3 +292,61 @@ func TestWaiversDoNotDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestBindEvidence(t *testing.T) {
+	cfg, err := ParseConfig("t.yaml", []byte("environments:\n  dev:\n    gates:\n      model: [demo]\n      image: [strings]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(WithConfig(cfg), WithoutDefaultPolicies(), WithPolicies("testdata/policies", "../policies/lib.rego"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := model("models/a"), model("models/b")
+	img := Subject{Kind: KindImage, Ref: "r@sha256:aa", Digest: "sha256:aa"}
+	doc := func(s string) json.RawMessage { return json.RawMessage(s) }
+	anon := SuppliedEvidence{Source: "anon", Name: "demo", Doc: doc(`{"bad":[]}`)}
+	aboutA := SuppliedEvidence{Source: "about a", Name: "demo", Doc: doc(`{"bad":[],"subject":{"path":"./models/a"}}`)}
+	aboutC := SuppliedEvidence{Source: "about c", Name: "demo", Doc: doc(`{"bad":[],"path":"models/c"}`)}
+	boundB := anon
+	boundB.Subject = &Subject{Kind: KindModel, Ref: "models/b/"}
+	tests := []struct {
+		name     string
+		subjects []Subject
+		docs     []SuppliedEvidence
+		want     []bool // per subject: got the document
+		err      string
+	}{
+		{"anonymous, one reader", []Subject{a, img}, []SuppliedEvidence{anon}, []bool{true, false}, ""},
+		{"anonymous, two readers", []Subject{a, b}, []SuppliedEvidence{anon}, nil, "names no subject and 2 subjects read demo evidence"},
+		{"names one of two", []Subject{a, b}, []SuppliedEvidence{aboutA}, []bool{true, false}, ""},
+		{"names neither: both get it and deny", []Subject{a, b}, []SuppliedEvidence{aboutC}, []bool{true, true}, ""},
+		{"bound explicitly", []Subject{a, b}, []SuppliedEvidence{boundB}, []bool{false, true}, ""},
+		{"bound to a subject not checked", []Subject{a}, []SuppliedEvidence{boundB}, nil, "is not one of the subjects checked"},
+		{"read by no gate", []Subject{img}, []SuppliedEvidence{anon}, nil, "no gate run for these subjects reads demo"},
+		{"twice for one subject", []Subject{a}, []SuppliedEvidence{anon, aboutA}, nil, "already has demo evidence"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reqs := make([]Request, len(tt.subjects))
+			for i, s := range tt.subjects {
+				reqs[i] = Request{Subject: s}
+			}
+			err := e.BindEvidence(reqs, tt.docs)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, want := range tt.want {
+				if _, got := reqs[i].Evidence["demo"]; got != want {
+					t.Errorf("%s got the document: %v, want %v", tt.subjects[i], got, want)
+				}
+			}
+		})
+	}
+}

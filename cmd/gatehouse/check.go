@@ -125,10 +125,23 @@ func loadConfig(path string) (*gates.Config, error) {
 // evidenceSpec is one --evidence [SUBJECT=]NAME=FILE.
 type evidenceSpec struct {
 	spec    string
-	subject string // "" = bind by what the document names, or to the only subject that reads it
+	subject string // "" = bound by what the document names, or to the only subject that reads it
 	name    string
 	file    string
 	doc     json.RawMessage
+}
+
+// supplied is the spec as the engine binds it.
+func (e evidenceSpec) supplied() (gates.SuppliedEvidence, error) {
+	se := gates.SuppliedEvidence{Source: "--evidence " + e.spec, Name: e.name, Doc: e.doc}
+	if e.subject != "" {
+		s, err := gates.ParseSubject(e.subject)
+		if err != nil {
+			return se, fmt.Errorf("--evidence %s: %w", e.spec, err)
+		}
+		se.Subject = &s
+	}
+	return se, nil
 }
 
 // parseEvidenceSpec splits [SUBJECT=]NAME=FILE. A subject always has a
@@ -180,87 +193,6 @@ func readEvidence(e *evidenceSpec, parsers map[string]gates.EvidenceParser) erro
 		return fmt.Errorf("--evidence %s: %w", e.spec, err)
 	}
 	return nil
-}
-
-// bindEvidence decides which subjects each --evidence document counts for.
-// Evidence is bound to its subject: a document bound on the command line
-// goes to that subject; one that names a subject goes to the subjects it
-// names (or, naming none of them, to every subject that reads it, whose
-// gates then deny "evidence is about X, not Y"); one that names nothing
-// goes to the only subject whose gates read it, and is an error when
-// several do.
-func bindEvidence(engine *gates.Engine, reqs []gates.Request, specs []evidenceSpec) ([]map[string]any, error) {
-	out := make([]map[string]any, len(reqs))
-	give := func(i int, e evidenceSpec) error {
-		if out[i] == nil {
-			out[i] = map[string]any{}
-		}
-		if _, dup := out[i][e.name]; dup {
-			return fmt.Errorf("--evidence %s: %s already has %s evidence from another --evidence", e.spec, reqs[i].Subject, e.name)
-		}
-		out[i][e.name] = e.doc
-		return nil
-	}
-	for _, e := range specs {
-		var readers []int
-		for i, r := range reqs {
-			if engine.Reads(r, e.name) {
-				readers = append(readers, i)
-			}
-		}
-		if e.subject != "" {
-			want, err := gates.ParseSubject(e.subject)
-			if err != nil {
-				return nil, fmt.Errorf("--evidence %s: %w", e.spec, err)
-			}
-			i := slices.IndexFunc(reqs, func(r gates.Request) bool { return sameSubject(r.Subject, want) })
-			if i < 0 {
-				return nil, fmt.Errorf("--evidence %s: %s is not one of the subjects checked", e.spec, e.subject)
-			}
-			if !slices.Contains(readers, i) {
-				return nil, fmt.Errorf("--evidence %s: no gate run for %s reads %s evidence", e.spec, e.subject, e.name)
-			}
-			if err := give(i, e); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if len(readers) == 0 {
-			return nil, fmt.Errorf("--evidence %s: no gate run for these subjects reads %s evidence", e.spec, e.name)
-		}
-		path, digest := gates.NamedSubject(e.doc)
-		if path == "" && digest == "" {
-			if len(readers) > 1 {
-				return nil, fmt.Errorf("--evidence %s: the document names no subject and %d subjects read %s evidence: bind it, e.g. --evidence %s=%s=%s", e.spec, len(readers), e.name, reqs[readers[0]].Subject, e.name, e.file)
-			}
-			if err := give(readers[0], e); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		named := slices.DeleteFunc(slices.Clone(readers), func(i int) bool { return !gates.MatchesSubject(reqs[i].Subject, path, digest) })
-		if len(named) == 0 {
-			named = readers // the engine denies each: "evidence is about X, not Y"
-		}
-		for _, i := range named {
-			if err := give(i, e); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
-}
-
-// sameSubject reports whether a subject named on the command line twice
-// (as an argument and in --evidence) is the same one.
-func sameSubject(a, b gates.Subject) bool {
-	if a.Kind != b.Kind {
-		return false
-	}
-	if a.Kind.IsFile() {
-		return gates.SamePath(a.Ref, b.Ref)
-	}
-	return a.Ref == b.Ref
 }
 
 // openOutputs creates every output file before the work starts, so a bad
@@ -432,8 +364,13 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		pending = append(pending, i)
 		reqs = append(reqs, gates.Request{Subject: s, Environment: envName, Gates: o.gates})
 	}
-	bound, err := bindEvidence(engine, reqs, specs)
-	if err != nil {
+	supplied := make([]gates.SuppliedEvidence, len(specs))
+	for i, e := range specs {
+		if supplied[i], err = e.supplied(); err != nil {
+			return undecided(err)
+		}
+	}
+	if err := engine.BindEvidence(reqs, supplied); err != nil {
 		return undecided(err)
 	}
 	for j, i := range pending {
@@ -441,7 +378,6 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			results[i].Err = errors.New("interrupted before a decision was reached")
 			continue
 		}
-		reqs[j].Evidence = bound[j]
 		d, err := engine.Decide(ctx, reqs[j])
 		if err != nil {
 			results[i].Err = err
