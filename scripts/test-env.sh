@@ -5,3 +5,7 @@ export PATH="$PATH:/usr/bin:/usr/sbin"
 _mt="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/sarif-multitool-5.7.0/node_modules/.bin/sarif-multitool"
 [ -x "$_mt" ] && export GATEHOUSE_SARIF_MULTITOOL="$_mt"
 unset _mt
+# cosign built by scripts/cosign.sh at go.mod's version, when it could be.
+_cosign="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/cosign-$(go list -m -f '{{.Version}}' github.com/sigstore/cosign/v2 2>/dev/null)/cosign"
+[ -x "$_cosign" ] && export GATEHOUSE_COSIGN="$_cosign"
+unset _cosign

@@ -34,3 +34,5 @@ fi
 [ -f "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool" ] &&
   chmod u+x "$mt/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
 true
+# The real cosign CLI for the interop tests (cmd/gatehouse cosign tests).
+scripts/cosign.sh >/dev/null || echo "warning: cosign could not be built; the cosign interop tests will skip and say why" >&2
