@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/attest/blob"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
 
 // `gatehouse sign` and `gatehouse verify`: files and folders (models,
@@ -138,7 +139,7 @@ identity, bad signature: the reason is printed), 2 could not verify
 			if err != nil {
 				return undecided(err)
 			}
-			return printVerified(c.OutOrStdout(), f.format, res)
+			return printVerified(c.OutOrStdout(), f.format, res, f.keys)
 		},
 	}
 	fl := c.Flags()
@@ -154,16 +155,25 @@ identity, bad signature: the reason is printed), 2 could not verify
 	return c
 }
 
-func printVerified(w io.Writer, format string, res *blob.Result) error {
+// printVerified names the key that verified by the file it was given as,
+// in text and JSON alike (keyless bundles name the identity instead).
+func printVerified(w io.Writer, format string, res *blob.Result, keys []string) error {
+	key := ""
+	if res.Identity == "" && res.Key >= 0 && res.Key < len(keys) {
+		key = keys[res.Key]
+	}
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return enc.Encode(struct {
+			*blob.Result
+			Key string `json:"key,omitempty"` // shadows the index: the file path
+		}{res, key})
 	}
-	by := fmt.Sprintf("key %d", res.Key+1)
+	by := textsafe.Escape(key)
 	if res.Identity != "" {
-		by = fmt.Sprintf("%s (issuer %s)", res.Identity, res.Issuer)
+		by = fmt.Sprintf("%s (issuer %s)", textsafe.Escape(res.Identity), textsafe.Escape(res.Issuer))
 	}
-	fmt.Fprintf(w, "verified %s %s (%s, %d file(s)) with %s, signed by %s\n", res.Kind, res.Path, res.Digest, res.Files, res.Bundle, by)
+	fmt.Fprintf(w, "verified %s %s (%s, %d file(s)) with %s, signed by %s\n", res.Kind, textsafe.Escape(res.Path), res.Digest, res.Files, textsafe.Escape(res.Bundle), by)
 	return nil
 }

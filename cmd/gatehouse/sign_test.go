@@ -101,9 +101,13 @@ func TestSignVerifyCommands(t *testing.T) {
 			if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res["kind"] != kind || !strings.HasPrefix(res["digest"].(string), "sha256:") {
 				t.Errorf("verify --format json: exit %d, %q", code, out)
 			}
-			// Either of two keys may be the signer.
-			if code, _, errs = runCmd(t, newVerifyCmd(), "--key", otherPub, "--key", pub, path); code != 0 {
-				t.Errorf("verify with two keys: exit %d, %s", code, errs)
+			// Either of two keys may be the signer; text and JSON name it by its file.
+			if code, out, errs = runCmd(t, newVerifyCmd(), "--key", otherPub, "--key", pub, path); code != 0 || !strings.Contains(out, "signed by "+pub) {
+				t.Errorf("verify with two keys: exit %d, stdout %q, stderr %s; want it signed by %s", code, out, errs, pub)
+			}
+			code, out, _ = runCmd(t, newVerifyCmd(), "--key", otherPub, "--key", pub, "--format", "json", path)
+			if json.Unmarshal([]byte(out), &res) != nil || res["key"] != pub {
+				t.Errorf("verify --format json with two keys: key %v, want %s (%s)", res["key"], pub, out)
 			}
 
 			tests := []struct {
