@@ -2,11 +2,17 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ggcrstatic "github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
@@ -54,7 +60,7 @@ func (c *Client) AttachAttestation(ctx context.Context, d name.Digest, envelope 
 // referrer with artifactType application/vnd.dev.sigstore.bundle.v0.3+json,
 // as `cosign attest --new-bundle-format` does. On registries without the
 // referrers API the sha256-<hex> referrers index tag is updated instead.
-// It returns the subject whose referrers now list the bundle.
+// It returns where the bundle went: "Sigstore bundle referrer of <d>".
 func (c *Client) AttachBundle(ctx context.Context, d name.Digest, bundle []byte) (string, error) {
 	b, err := ParseBundle(bundle)
 	if err != nil {
@@ -77,5 +83,61 @@ func (c *Client) AttachBundle(ctx context.Context, d name.Digest, bundle []byte)
 	if err := ociremote.WriteReferrer(d, BundleArtifactType, []v1.Layer{layer}, ann, c.cosignOptions(ctx)...); err != nil {
 		return "", classify("attach bundle to "+d.String(), err)
 	}
-	return d.String(), nil
+	return "Sigstore bundle referrer of " + d.String(), nil
+}
+
+// hasBundleReferrers reports whether cosign verify-attestation would read
+// d's attestations from Sigstore bundles (it does as soon as one referrer
+// is a bundle, and then never reads the .att tag): whether a referrer's
+// manifest has exactly one layer holding a bundle v0.3 or later. Each
+// manifest is read, not what the referrers index claims (registries and
+// cosign's fallback index differ there); claimed bundles are read first, so
+// one fetch usually settles it. At most MaxAttachments are read, under one
+// deadline. A referrer that is not a bundle is skipped, as cosign skips it;
+// a registry that cannot be reached is an error, never a guess.
+func (c *Client) hasBundleReferrers(ctx context.Context, d name.Digest) (bool, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	im, err := c.referrers(ctx, d)
+	if err != nil {
+		return false, err
+	}
+	descs := slices.Clone(im.Manifests)
+	claimed := func(desc v1.Descriptor) bool {
+		return strings.HasPrefix(desc.ArtifactType, "application/vnd.dev.sigstore.bundle")
+	}
+	slices.SortStableFunc(descs, func(a, b v1.Descriptor) int {
+		switch {
+		case claimed(a) == claimed(b):
+			return 0
+		case claimed(a):
+			return -1
+		}
+		return 1
+	})
+	for i, desc := range descs {
+		if i == MaxAttachments {
+			return false, fmt.Errorf("referrers of %s: none of the first %d of %d referrers is a Sigstore bundle; choose the attestation format (bundle or tag) explicitly", d, MaxAttachments, len(descs))
+		}
+		if !desc.MediaType.IsImage() {
+			continue // cosign reads bundles from image manifests only
+		}
+		_, err := c.fetchBundle(ctx, d.Context().Digest(desc.Digest.String()))
+		if err == nil {
+			return true, nil
+		}
+		if ctx.Err() != nil || unreachable(err) {
+			return false, fmt.Errorf("referrer %s of %s: %w", desc.Digest, d, err)
+		}
+	}
+	return false, nil
+}
+
+// unreachable tells a registry that could not answer (network, 5xx, 429:
+// the same request may succeed later) from content that is not there or
+// not a bundle.
+func unreachable(err error) bool {
+	var ne net.Error
+	var te *transport.Error
+	return errors.As(err, &ne) || errors.As(err, &te) && (te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests)
 }

@@ -138,6 +138,8 @@ func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
 type Attester struct {
 	Client *Client
 	Signer signature.Signer
+	// Format is how an image's VSA is attached (AttachVSA); "" is AttestAuto.
+	Format AttestFormat
 	Now    func() time.Time
 }
 
@@ -256,5 +258,5 @@ func (a *Attester) Attest(ctx context.Context, d *gates.Decision) (string, error
 	if err != nil {
 		return "", err
 	}
-	return a.Client.AttachVSA(ctx, dg, o, a.Signer)
+	return a.Client.AttachVSA(ctx, dg, o, a.Signer, a.Format)
 }

@@ -9,17 +9,65 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/google/go-containerregistry/pkg/name"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // VSAPredicateType is SLSA's Verification Summary Attestation v1.
 const VSAPredicateType = attest.PredicateVSA
 
+// AttestFormat is how AttachVSA stores a VSA on an image.
+type AttestFormat string
+
+// The formats of AttachVSA. cosign verify-attestation reads only one of
+// them per image: Sigstore bundle referrers when the image has any, the
+// .att tag otherwise; AttestAuto writes the one it will read.
+const (
+	// AttestAuto (the zero value means it too): a bundle referrer when the
+	// image already has Sigstore bundle referrers, the .att tag otherwise.
+	AttestAuto AttestFormat = "auto"
+	// AttestBundle: a Sigstore bundle v0.3 referrer, as `cosign attest
+	// --new-bundle-format --key` writes it.
+	AttestBundle AttestFormat = "bundle"
+	// AttestTag: a layer of the sha256-<hex>.att tag, as `cosign attest --key`.
+	AttestTag AttestFormat = "tag"
+)
+
+// AttestFormats are the accepted values, default first.
+var AttestFormats = []AttestFormat{AttestAuto, AttestBundle, AttestTag}
+
+// ParseAttestFormat reads a format name (a flag value): auto, bundle or tag.
+func ParseAttestFormat(s string) (AttestFormat, error) {
+	for _, f := range AttestFormats {
+		if s == string(f) {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("attest format %q is not one of auto, bundle, tag", s)
+}
+
 // AttachVSA signs the VSA described by o about the image d (attest.SignVSA:
 // subject = the repository with d's digest, resourceUri = the digest
-// reference unless o sets one) and attaches it as `cosign attest` does.
-// It returns the tag written.
-func (c *Client) AttachVSA(ctx context.Context, d name.Digest, o attest.VSAOptions, s signature.Signer) (string, error) {
+// reference unless o sets one) and attaches it in format f, as `cosign
+// attest` does. It returns where the VSA went. In AttestAuto, an image
+// whose referrers cannot be read gets no VSA: the error says why.
+func (c *Client) AttachVSA(ctx context.Context, d name.Digest, o attest.VSAOptions, s signature.Signer, f AttestFormat) (string, error) {
+	if f == "" {
+		f = AttestAuto
+	}
+	if _, err := ParseAttestFormat(string(f)); err != nil {
+		return "", fmt.Errorf("VSA for %s: %w", d, err)
+	}
+	if f == AttestAuto {
+		has, err := c.hasBundleReferrers(ctx, d)
+		if err != nil {
+			return "", fmt.Errorf("VSA for %s: choosing its format (auto): %w", d, err)
+		}
+		f = AttestTag
+		if has {
+			f = AttestBundle
+		}
+	}
 	o.SubjectName = d.Context().Name()
 	o.Digest = d.DigestStr()
 	if o.ResourceURI == "" {
@@ -29,7 +77,34 @@ func (c *Client) AttachVSA(ctx context.Context, d name.Digest, o attest.VSAOptio
 	if err != nil {
 		return "", fmt.Errorf("VSA for %s: %w", d, err)
 	}
-	return c.AttachAttestation(ctx, d, env, VSAPredicateType)
+	if f == AttestTag {
+		return c.AttachAttestation(ctx, d, env, VSAPredicateType)
+	}
+	b, err := keyDSSEBundle(s, env)
+	if err != nil {
+		return "", fmt.Errorf("VSA for %s: %w", d, err)
+	}
+	return c.AttachBundle(ctx, d, b)
+}
+
+// keyDSSEBundle wraps a DSSE envelope signed by s into the Sigstore bundle
+// v0.3 that `cosign attest --new-bundle-format --key` writes (cosign's own
+// code): verification material = the public key hint (base64 SHA-256 of
+// its PKIX form), no transparency-log entry, no timestamp.
+func keyDSSEBundle(s signature.Signer, envelope []byte) ([]byte, error) {
+	pub, err := s.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("bundle: public key: %w", err)
+	}
+	e, err := attest.ParseEnvelope(envelope)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	b, err := cbundle.MakeNewBundle(pub, nil, e.Payload, envelope, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %w", err)
+	}
+	return b, nil
 }
 
 // ErrNoValidVSA is returned (wrapped) when no VSA of the image verifies;
