@@ -91,9 +91,8 @@ func (c *Client) AttachBundle(ctx context.Context, d name.Digest, bundle []byte)
 // is a bundle, and then never reads the .att tag): whether a referrer's
 // manifest has exactly one layer holding a bundle v0.3 or later. Each
 // manifest is read, not what the referrers index claims (registries and
-// cosign's fallback index differ there); claimed bundles are read first, so
-// one fetch usually settles it. At most MaxAttachments are read, under one
-// deadline. A referrer that is not a bundle is skipped, as cosign skips it;
+// cosign's fallback index differ there); at most MaxAttachments are read,
+// likely bundles first, under one deadline. A referrer that is not a bundle is skipped, as cosign skips it;
 // a registry that cannot be reached is an error, never a guess.
 func (c *Client) hasBundleReferrers(ctx context.Context, d name.Digest) (bool, error) {
 	ctx, cancel := c.withTimeout(ctx)
@@ -102,19 +101,21 @@ func (c *Client) hasBundleReferrers(ctx context.Context, d name.Digest) (bool, e
 	if err != nil {
 		return false, err
 	}
-	descs := slices.Clone(im.Manifests)
-	claimed := func(desc v1.Descriptor) bool {
-		return strings.HasPrefix(desc.ArtifactType, "application/vnd.dev.sigstore.bundle")
-	}
-	slices.SortStableFunc(descs, func(a, b v1.Descriptor) int {
+	// Likely bundles first, so one fetch usually settles it: those the
+	// index calls bundles, then those it types by an empty config (cosign's
+	// fallback index, registries that list the config media type) or not
+	// at all, then the rest.
+	rank := func(desc v1.Descriptor) int {
 		switch {
-		case claimed(a) == claimed(b):
+		case strings.HasPrefix(desc.ArtifactType, "application/vnd.dev.sigstore.bundle"):
 			return 0
-		case claimed(a):
-			return -1
+		case desc.ArtifactType == "" || desc.ArtifactType == "application/vnd.oci.empty.v1+json":
+			return 1
 		}
-		return 1
-	})
+		return 2
+	}
+	descs := slices.Clone(im.Manifests)
+	slices.SortStableFunc(descs, func(a, b v1.Descriptor) int { return rank(a) - rank(b) })
 	for i, desc := range descs {
 		if i == MaxAttachments {
 			return false, fmt.Errorf("referrers of %s: none of the first %d of %d referrers is a Sigstore bundle; choose the attestation format (bundle or tag) explicitly", d, MaxAttachments, len(descs))

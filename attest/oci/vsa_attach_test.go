@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,6 +259,78 @@ func TestAttachVSAAutoUnreachable(t *testing.T) {
 			}
 			if _, err := remote.Get(mustAttTag(t, d)); !isNotFound(err) {
 				t.Errorf("a VSA was attached anyway: %v", err)
+			}
+		})
+	}
+}
+
+// TestAttachVSAAutoManyReferrers: auto reads at most MaxAttachments
+// referrer manifests, claimed bundles first; past the limit without a
+// bundle it refuses to guess.
+func TestAttachVSAAutoManyReferrers(t *testing.T) {
+	ctx := context.Background()
+	k := newTestKey(t, "ecdsa-p256")
+	for _, tc := range []struct {
+		name    string
+		bundle  bool // a real bundle referrer is listed after 149 others
+		wantErr string
+	}{
+		{name: "no bundle among too many", wantErr: "none of the first 100 of 150 referrers is a Sigstore bundle"},
+		{name: "bundle listed last", bundle: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := registry.New(registry.Logger(nilLogger()), registry.WithReferrersSupport(true))
+			var extra []v1.Descriptor
+			var manifestGets atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256:") {
+					manifestGets.Add(1)
+				}
+				if !strings.Contains(r.URL.Path, "/referrers/") || extra == nil {
+					reg.ServeHTTP(w, r)
+					return
+				}
+				rec := httptest.NewRecorder()
+				reg.ServeHTTP(rec, r)
+				var im v1.IndexManifest
+				if err := json.Unmarshal(rec.Body.Bytes(), &im); err != nil {
+					t.Errorf("referrers listing: %v", err)
+				}
+				// Listed but absent manifests: skipped as cosign skips them.
+				im.Manifests = append(slices.Clone(extra), im.Manifests...)
+				w.Header().Set("Content-Type", string(types.OCIImageIndex))
+				json.NewEncoder(w).Encode(im)
+			}))
+			t.Cleanup(srv.Close)
+			c := New(Options{Timeout: 10 * time.Second})
+			d := pushRandomImage(t, strings.TrimPrefix(srv.URL, "http://"), "vsa/many")
+			if tc.bundle {
+				if _, err := c.AttachBundle(ctx, d, keyBundle(t, k, statement(t, d, CosignSignPredicateType, map[string]any{}))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 150 - len(referrersOf(t, d)) {
+				h, _, _ := v1.SHA256(strings.NewReader(strings.Repeat("x", i+1)))
+				extra = append(extra, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Size: 100, ArtifactType: "application/spdx+json"})
+			}
+			// The bundle is listed last, typed by its empty config (as this
+			// registry lists it): it is read before the SPDX-typed ones.
+			manifestGets.Store(0)
+			loc, err := c.AttachVSA(ctx, d, attachVSAOptions(d), k.signer, AttestAuto)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want an error containing %q, got %v (wrote %q)", tc.wantErr, err, loc)
+				}
+				if n := manifestGets.Load(); n != MaxAttachments {
+					t.Errorf("read %d referrer manifests, want the limit %d", n, MaxAttachments)
+				}
+				return
+			}
+			if err != nil || !strings.HasPrefix(loc, "Sigstore bundle referrer of ") {
+				t.Fatalf("want a bundle, got %q, %v", loc, err)
+			}
+			if n := manifestGets.Load(); n != 1 {
+				t.Errorf("read %d referrer manifests to find the bundle, want 1 (likely bundles first)", n)
 			}
 		})
 	}
