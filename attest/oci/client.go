@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ func New(opts Options) *Client {
 	if base == nil {
 		base = remote.DefaultTransport
 	}
-	c.transport = &referrersObserver{base: base, c: c}
+	c.transport = &referrersObserver{base: boundedManifests{base}, c: c}
 	if p, err := remote.NewPuller(c.baseRemoteOptions()...); err == nil {
 		c.puller = p
 	}
@@ -140,6 +141,50 @@ func (o *referrersObserver) RoundTrip(r *http.Request) (*http.Response, error) {
 		o.c.setNoReferrers(r.URL.Host)
 	}
 	return resp, err
+}
+
+// errTooLarge: a manifest or referrers listing larger than MaxPayloadBytes.
+var errTooLarge = fmt.Errorf("registry answer is larger than the %d byte limit for a manifest or referrers listing", MaxPayloadBytes)
+
+// boundedManifests refuses manifests and referrers listings larger than
+// MaxPayloadBytes before they are read into memory (go-containerregistry
+// allows 100 MiB): by Content-Length, else while the body is read.
+type boundedManifests struct{ base http.RoundTripper }
+
+func (b boundedManifests) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := b.base.RoundTrip(r)
+	if err != nil || r.Method != http.MethodGet || !strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "/referrers/") {
+		return resp, err
+	}
+	if resp.ContentLength > MaxPayloadBytes {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: %d bytes: %w", r.URL.Path, resp.ContentLength, errTooLarge)
+	}
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: MaxPayloadBytes}
+	return resp, nil
+}
+
+// limitedBody fails a read past its limit instead of ending the body short.
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a body exactly at the limit from a longer one.
+		var one [1]byte
+		if n, _ := l.ReadCloser.Read(one[:]); n > 0 {
+			return 0, errTooLarge
+		}
+		return l.ReadCloser.Read(p)
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.ReadCloser.Read(p)
+	l.left -= int64(n)
+	return n, err
 }
 
 func (c *Client) setNoReferrers(host string) {
