@@ -549,3 +549,33 @@ func hideArtifactTypes(t *testing.T, d name.Digest) {
 		t.Fatalf("rewrite %s: %s", tag, resp.Status)
 	}
 }
+
+// BenchmarkAttachVSA: the cost of each format, and of auto's look at the
+// referrers, against the in-process referrers-API registry on loopback.
+func BenchmarkAttachVSA(b *testing.B) {
+	ctx := context.Background()
+	k := newTestKey(b, "ecdsa-p256")
+	for _, bc := range []struct {
+		name    string
+		bundles bool
+		format  AttestFormat
+	}{
+		{"tag", false, AttestTag}, {"auto-bare-image", false, AttestAuto},
+		{"bundle", true, AttestBundle}, {"auto-beside-bundles", true, AttestAuto},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := New(Options{Timeout: 10 * time.Second, BlobCacheBytes: -1})
+			d := pushRandomImage(b, inProcessRegistry(b), "bench/vsa")
+			if bc.bundles {
+				if _, err := c.AttachBundle(ctx, d, keyBundle(b, k, statement(b, d, CosignSignPredicateType, map[string]any{}))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if _, err := c.AttachVSA(ctx, d, attachVSAOptions(d), k.signer, bc.format); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
