@@ -1,11 +1,18 @@
 package attest
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
+
+	provv1 "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	slsa02 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v0.2"
 )
 
-// Provenance is SLSA provenance (v0.2 or v1) reduced to what gates read.
+// Provenance is SLSA provenance (v0.2 or v1) reduced to what gates read:
+// gatehouse's view of the in-toto types ParseProvenance reads it with.
 type Provenance struct {
 	// PredicateType is the SLSA version the predicate was written in.
 	PredicateType string `json:"predicate_type"`
@@ -47,63 +54,21 @@ type Material struct {
 // workflows (slsa-github-generator and GitHub's artifact attestations).
 const GitHubActionsBuildType = "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1"
 
-type provV1 struct {
-	BuildDefinition *struct {
-		BuildType            string          `json:"buildType"`
-		ExternalParameters   json.RawMessage `json:"externalParameters"`
-		InternalParameters   json.RawMessage `json:"internalParameters"`
-		ResolvedDependencies []wireMaterial  `json:"resolvedDependencies"`
-	} `json:"buildDefinition"`
-	RunDetails *struct {
-		Builder *struct {
-			ID                  string          `json:"id"`
-			Version             json.RawMessage `json:"version"`
-			BuilderDependencies json.RawMessage `json:"builderDependencies"`
-		} `json:"builder"`
-		Metadata   json.RawMessage `json:"metadata"`
-		Byproducts json.RawMessage `json:"byproducts"`
-	} `json:"runDetails"`
-}
-
-type wireMaterial struct {
-	URI              string            `json:"uri"`
-	Name             string            `json:"name"`
-	Digest           map[string]string `json:"digest"`
-	Content          []byte            `json:"content"`
-	DownloadLocation string            `json:"downloadLocation"`
-	MediaType        string            `json:"mediaType"`
-	Annotations      json.RawMessage   `json:"annotations"`
-}
-
-type provV02 struct {
-	Builder *struct {
-		ID string `json:"id"`
-	} `json:"builder"`
-	BuildType  string `json:"buildType"`
-	Invocation *struct {
-		ConfigSource *struct {
-			URI        string            `json:"uri"`
-			Digest     map[string]string `json:"digest"`
-			EntryPoint string            `json:"entryPoint"`
-		} `json:"configSource"`
-		Parameters  json.RawMessage `json:"parameters"`
-		Environment json.RawMessage `json:"environment"`
-	} `json:"invocation"`
-	BuildConfig json.RawMessage `json:"buildConfig"`
-	Metadata    json.RawMessage `json:"metadata"`
-	Materials   []wireMaterial  `json:"materials"`
-}
-
 // IsProvenance reports whether predicateType is a SLSA provenance version
 // ParseProvenance reads.
 func IsProvenance(predicateType string) bool {
 	return predicateType == PredicateSLSAProvenanceV1 || predicateType == PredicateSLSAProvenanceV02
 }
 
+var provenanceV1Desc = (&provv1.Provenance{}).ProtoReflect().Descriptor()
+
 // ParseProvenance decodes a SLSA provenance predicate (v1 or v0.2) within
-// DefaultLimits. Required fields (builder id, build type; v1 also
-// externalParameters) missing are errors naming the field; unknown fields
-// are refused at the levels SLSA defines.
+// DefaultLimits, with the in-toto project's types: v1 with
+// github.com/in-toto/attestation's provenance/v1 binding (protojson, then
+// its Validate), v0.2 with in-toto-golang's slsa_provenance/v0.2 (the
+// types cosign writes it with). Required fields (builder id, build type;
+// v1 also externalParameters) missing are errors naming the field; unknown
+// fields are ignored, as in-toto's parsing rules say.
 func ParseProvenance(predicateType string, predicate []byte) (*Provenance, error) {
 	l := DefaultLimits
 	if err := checkJSON("SLSA provenance", predicate, l); err != nil {
@@ -120,47 +85,63 @@ func ParseProvenance(predicateType string, predicate []byte) (*Provenance, error
 
 func parseV1(data []byte) (*Provenance, error) {
 	const what = "SLSA provenance v1"
-	var w provV1
-	if err := decodeStrict(what, data, &w, false); err != nil {
+	top, err := checkNames(what, "", data, provenanceV1Desc)
+	if err != nil {
 		return nil, err
 	}
-	if w.BuildDefinition == nil {
+	// externalParameters is kept raw (byte for byte as signed); checkNames
+	// made sure it is the member protojson reads.
+	var ext json.RawMessage
+	if bd := memberOf(top, "buildDefinition"); isObject(bd) {
+		bdm, err := jsonMembers(what, "buildDefinition.", bd)
+		if err != nil {
+			return nil, err
+		}
+		ext = memberOf(bdm, "externalParameters")
+		if e := bytes.TrimSpace(ext); len(e) > 0 && e[0] != '{' && string(e) != "null" {
+			return nil, malformed(what, "field buildDefinition.externalParameters is missing or not an object")
+		}
+	}
+	var pb provv1.Provenance
+	if err := protoRead(what, data, &pb); err != nil {
+		return nil, err
+	}
+	bd, b := pb.GetBuildDefinition(), pb.GetRunDetails().GetBuilder()
+	switch {
+	case bd == nil:
 		return nil, malformed(what, "field buildDefinition is missing")
-	}
-	if w.RunDetails == nil || w.RunDetails.Builder == nil || w.RunDetails.Builder.ID == "" {
+	case b.GetId() == "":
 		return nil, malformed(what, "field runDetails.builder.id is missing or empty")
-	}
-	bd := w.BuildDefinition
-	if bd.BuildType == "" {
+	case bd.GetBuildType() == "":
 		return nil, malformed(what, "field buildDefinition.buildType is missing or empty")
-	}
-	if !isObject(bd.ExternalParameters) {
+	case !isObject(ext):
 		return nil, malformed(what, "field buildDefinition.externalParameters is missing or not an object")
+	}
+	if err := pb.Validate(); err != nil {
+		return nil, malformed(what, "%v", err)
 	}
 	p := &Provenance{
 		PredicateType:      PredicateSLSAProvenanceV1,
-		BuilderID:          w.RunDetails.Builder.ID,
-		BuildType:          bd.BuildType,
-		ExternalParameters: bd.ExternalParameters,
-		Materials:          materials(bd.ResolvedDependencies),
+		BuilderID:          b.GetId(),
+		BuildType:          bd.GetBuildType(),
+		ExternalParameters: ext,
+	}
+	for _, rd := range bd.GetResolvedDependencies() {
+		p.Materials = append(p.Materials, Material{URI: rd.GetUri(), Name: rd.GetName(), Digest: rd.GetDigest()})
 	}
 	// GitHub Actions: externalParameters.workflow.{repository,ref,path}.
-	var ext struct {
-		Workflow *struct {
-			Repository string `json:"repository"`
-			Ref        string `json:"ref"`
-			Path       string `json:"path"`
-		} `json:"workflow"`
-	}
-	if err := json.Unmarshal(bd.ExternalParameters, &ext); err == nil && ext.Workflow != nil && ext.Workflow.Repository != "" {
-		p.Source = &Source{Repository: ext.Workflow.Repository, Ref: ext.Workflow.Ref, EntryPoint: ext.Workflow.Path}
-		for _, m := range p.Materials {
-			if repo, _ := splitSourceURI(m.URI); repo == p.Source.Repository {
-				p.Source.Digest = m.Digest
-				break
+	if wf := bd.GetExternalParameters().GetFields()["workflow"].GetStructValue(); wf != nil {
+		str := func(k string) string { return wf.GetFields()[k].GetStringValue() }
+		if repo := str("repository"); repo != "" {
+			p.Source = &Source{Repository: repo, Ref: str("ref"), EntryPoint: str("path")}
+			for _, m := range p.Materials {
+				if r, _ := splitSourceURI(m.URI); r == repo {
+					p.Source.Digest = m.Digest
+					break
+				}
 			}
+			return p, nil
 		}
-		return p, nil
 	}
 	// Otherwise the first resolved dependency that names a source (git+…).
 	for _, m := range p.Materials {
@@ -175,38 +156,42 @@ func parseV1(data []byte) (*Provenance, error) {
 
 func parseV02(data []byte) (*Provenance, error) {
 	const what = "SLSA provenance v0.2"
-	var w provV02
-	if err := decodeStrict(what, data, &w, false); err != nil {
-		return nil, err
+	var w slsa02.ProvenancePredicate
+	// UseNumber keeps the parameters' numbers as written.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		return nil, malformed(what, "%v", jsonError("", err))
 	}
-	if w.Builder == nil || w.Builder.ID == "" {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, malformed(what, "trailing data after the JSON document")
+	}
+	if w.Builder.ID == "" {
 		return nil, malformed(what, "field builder.id is missing or empty")
 	}
 	if w.BuildType == "" {
 		return nil, malformed(what, "field buildType is missing or empty")
 	}
-	p := &Provenance{PredicateType: PredicateSLSAProvenanceV02, BuilderID: w.Builder.ID, BuildType: w.BuildType, Materials: materials(w.Materials)}
-	if inv := w.Invocation; inv != nil {
-		if len(inv.Parameters) > 0 && string(inv.Parameters) != "null" {
-			if !isObject(inv.Parameters) {
-				return nil, malformed(what, "field invocation.parameters is not an object")
-			}
-			p.ExternalParameters = inv.Parameters
+	p := &Provenance{PredicateType: PredicateSLSAProvenanceV02, BuilderID: w.Builder.ID, BuildType: w.BuildType}
+	for _, m := range w.Materials {
+		p.Materials = append(p.Materials, Material{URI: m.URI, Digest: m.Digest})
+	}
+	inv := w.Invocation
+	if inv.Parameters != nil {
+		if _, ok := inv.Parameters.(map[string]any); !ok {
+			return nil, malformed(what, "field invocation.parameters is not an object")
 		}
-		if cs := inv.ConfigSource; cs != nil && cs.URI != "" {
-			repo, ref := splitSourceURI(cs.URI)
-			p.Source = &Source{Repository: repo, Ref: ref, Digest: cs.Digest, EntryPoint: cs.EntryPoint}
+		raw, err := json.Marshal(inv.Parameters)
+		if err != nil {
+			return nil, malformed(what, "field invocation.parameters: %v", err)
 		}
+		p.ExternalParameters = raw
+	}
+	if cs := inv.ConfigSource; cs.URI != "" {
+		repo, ref := splitSourceURI(cs.URI)
+		p.Source = &Source{Repository: repo, Ref: ref, Digest: cs.Digest, EntryPoint: cs.EntryPoint}
 	}
 	return p, nil
-}
-
-func materials(in []wireMaterial) []Material {
-	var out []Material
-	for _, m := range in {
-		out = append(out, Material{URI: m.URI, Name: m.Name, Digest: m.Digest})
-	}
-	return out
 }
 
 // splitSourceURI splits "git+https://github.com/acme/app@refs/heads/main"

@@ -108,12 +108,21 @@ func TestParseProvenanceErrors(t *testing.T) {
 		{"v1 no builder id", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{}}}`, "field runDetails.builder.id is missing"},
 		{"v1 no buildType", PredicateSLSAProvenanceV1, `{"buildDefinition":{"externalParameters":{}},"runDetails":{"builder":{"id":"b"}}}`, "field buildDefinition.buildType is missing"},
 		{"v1 externalParameters array", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":[]},"runDetails":{"builder":{"id":"b"}}}`, "field buildDefinition.externalParameters is missing or not an object"},
-		{"v1 unknown field", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{},"extra":1},"runDetails":{"builder":{"id":"b"}}}`, `unknown field "extra"`},
-		{"v1 builder id wrong type", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{"id":5}}}`, "runDetails.builder.id: JSON number"},
+		// provenance/v1's own Validate: externalParameters must say something.
+		{"v1 empty externalParameters", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{}},"runDetails":{"builder":{"id":"b"}}}`, "buildDefinition.externalParameters required"},
+		{"v1 bad dependency digest", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{"a":1},"resolvedDependencies":[{"uri":"u","digest":{"sha256":"abc"}}]},"runDetails":{"builder":{"id":"b"}}}`, "ResolvedDependencies[0]: digest is not valid hex"},
+		{"v1 builder id wrong type", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{"a":1}},"runDetails":{"builder":{"id":5}}}`, "invalid value for string field id"},
+		// Names protojson and encoding/json readers would read differently.
+		{"v1 proto field name", PredicateSLSAProvenanceV1, `{"build_definition":{"buildType":"t","externalParameters":{"a":1}},"runDetails":{"builder":{"id":"b"}}}`, "field build_definition: write it as buildDefinition"},
+		{"v1 builder id in another case", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{"a":1}},"runDetails":{"builder":{"id":"b","ID":"evil"}}}`, "field runDetails.builder.ID: spelled runDetails.builder.id"},
+		{"v1 duplicate builder id", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{"a":1}},"runDetails":{"builder":{"id":"b","id":"evil"}}}`, "field runDetails.builder.id appears twice"},
+		{"v1 dependency name in another case", PredicateSLSAProvenanceV1, `{"buildDefinition":{"buildType":"t","externalParameters":{"a":1},"resolvedDependencies":[{"uri":"u","URI":"v"}]},"runDetails":{"builder":{"id":"b"}}}`, "field buildDefinition.resolvedDependencies[0].URI"},
 		{"v0.2 no builder", PredicateSLSAProvenanceV02, `{"buildType":"t"}`, "field builder.id is missing"},
 		{"v0.2 no buildType", PredicateSLSAProvenanceV02, `{"builder":{"id":"b"}}`, "field buildType is missing"},
 		{"v0.2 parameters array", PredicateSLSAProvenanceV02, `{"builder":{"id":"b"},"buildType":"t","invocation":{"parameters":[1]}}`, "field invocation.parameters is not an object"},
-		{"v0.2 v1 document", PredicateSLSAProvenanceV02, provV1GitHub, `unknown field "buildDefinition"`},
+		{"v0.2 v1 document", PredicateSLSAProvenanceV02, provV1GitHub, "field builder.id is missing"},
+		{"v0.2 builder id wrong type", PredicateSLSAProvenanceV02, `{"builder":{"id":5},"buildType":"t"}`, "field builder.id: JSON number"},
+		{"v0.2 trailing data", PredicateSLSAProvenanceV02, `{"builder":{"id":"b"},"buildType":"t"} {}`, "trailing data"},
 		{"too deep", PredicateSLSAProvenanceV1, strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70), "nesting deeper than 64"},
 	}
 	for _, tc := range tests {
@@ -123,6 +132,20 @@ func TestParseProvenanceErrors(t *testing.T) {
 				t.Fatalf("err = %v, want ErrMalformed containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestProvenanceExtensionFields: members neither SLSA nor gatehouse knows
+// are ignored, as in-toto's parsing rules say (other producers add them).
+func TestProvenanceExtensionFields(t *testing.T) {
+	for _, tc := range []struct{ typ, doc string }{
+		{PredicateSLSAProvenanceV1, strings.Replace(provV1GitHub, `"runDetails": {`, `"x-acme": {"k": [1]}, "runDetails": {"x-run": 1,`, 1)},
+		{PredicateSLSAProvenanceV02, strings.Replace(provV02Doc, `"buildType":`, `"x-acme": true, "buildType":`, 1)},
+	} {
+		p, err := ParseProvenance(tc.typ, []byte(tc.doc))
+		if err != nil || p.BuilderID == "" {
+			t.Errorf("%s with extension members: %+v, %v", tc.typ, p, err)
+		}
 	}
 }
 

@@ -1,14 +1,18 @@
 package attest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
+	vsav1 "github.com/in-toto/attestation/go/predicates/vsa/v1"
+	intotov1 "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
 
@@ -22,7 +26,17 @@ const (
 )
 
 // VSAPredicate is the predicate of a SLSA Verification Summary Attestation
-// v1 (https://slsa.dev/spec/v1.0/verification_summary).
+// v1 (https://slsa.dev/spec/v1.0/verification_summary): gatehouse's view of
+// in-toto's vsa/v1 VerificationSummary plus what that proto has no field
+// for. Its JSON is the proto's JSON (the same names; ParseVSAPredicate
+// reads it with protojson) with three kinds of sibling members beside the
+// proto's fields: the spec's verifier.version and the resource descriptors'
+// name (policy, inputAttestations), and gatehouse's extension "gatehouse".
+// in-toto's parsing rules tell consumers to ignore members they do not
+// know, so in-toto tools read the standard part and skip the rest, and
+// gatehouse reads both: written by NewVSA, read by ParseVSAPredicate, the
+// value round-trips (FuzzVSAPredicate). dependencyLevels are JSON numbers
+// as the spec writes them (protojson reads numbers for its uint64 too).
 type VSAPredicate struct {
 	Verifier           VSAVerifier      `json:"verifier"`
 	TimeVerified       time.Time        `json:"timeVerified"`
@@ -433,41 +447,133 @@ func (p *VSAPolicy) checkJudged(x *VSAGatehouse) error {
 	return nil
 }
 
-// ParseVSAPredicate decodes a VSA predicate, requiring verifier.id,
-// timeVerified, resourceUri, policy.digest and verificationResult, and,
-// when the gatehouse extension is there, its environment, gates (at
-// least one, no empty name) and configDigest. Unknown fields and wrong
-// types, in the extension too, are malformed.
+var vsaDesc = (&vsav1.VerificationSummary{}).ProtoReflect().Descriptor()
+
+// vsaSiblings are the members of a VSA predicate that SLSA's VSA v1 spec
+// defines and the vsa/v1 proto does not carry: verifier.version and the
+// name of the policy and input attestations (ResourceDescriptors in the
+// spec, uri and digest only in the proto). They are read beside the proto,
+// as gatehouse's extension is.
+type vsaSiblings struct {
+	Verifier struct {
+		Version map[string]string `json:"version"`
+	} `json:"verifier"`
+	Policy struct {
+		Name string `json:"name"`
+	} `json:"policy"`
+	InputAttestations []struct {
+		Name string `json:"name"`
+	} `json:"inputAttestations"`
+}
+
+// ParseVSAPredicate decodes a VSA predicate with in-toto's binding
+// (github.com/in-toto/attestation/go/predicates/vsa/v1, protojson, unknown
+// fields ignored as in-toto's parsing rules say), requiring verifier.id,
+// timeVerified, resourceUri, policy.digest and verificationResult, and
+// digests that ResourceDescriptor.Validate accepts. The spec's fields the
+// proto lacks (verifier.version, name) and gatehouse's extension are read
+// beside it. The extension is gatehouse's own and strict: when there, its
+// environment, gates (at least one, no empty name) and configDigest are
+// required; unknown, duplicate or mistyped members are malformed.
 func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 	const what = "VSA predicate"
 	if err := checkJSON(what, data, VSALimits); err != nil {
 		return nil, err
 	}
-	var w struct {
-		VSAPredicate
-		TimeVerified *time.Time `json:"timeVerified"`
-	}
-	if err := decodeStrict(what, data, &w, false); err != nil {
+	top, err := checkNames(what, "", data, vsaDesc)
+	if err != nil {
 		return nil, err
 	}
-	v := w.VSAPredicate
+	var pb vsav1.VerificationSummary
+	if err := protoRead(what, data, &pb); err != nil {
+		return nil, err
+	}
 	switch {
-	case v.Verifier.ID == "":
+	case pb.GetVerifier().GetId() == "":
 		return nil, malformed(what, "field verifier.id is missing or empty")
-	case w.TimeVerified == nil:
+	case pb.GetTimeVerified() == nil:
 		return nil, malformed(what, "field timeVerified is missing")
-	case v.ResourceURI == "":
+	case pb.GetResourceUri() == "":
 		return nil, malformed(what, "field resourceUri is missing or empty")
-	case len(v.Policy.Digest) == 0:
+	case len(pb.GetPolicy().GetDigest()) == 0:
 		return nil, malformed(what, "field policy.digest is missing or empty")
-	case v.VerificationResult != VSAPassed && v.VerificationResult != VSAFailed:
-		return nil, malformed(what, "field verificationResult is %q, want PASSED or FAILED", v.VerificationResult)
+	case pb.GetVerificationResult() != VSAPassed && pb.GetVerificationResult() != VSAFailed:
+		return nil, malformed(what, "field verificationResult is %q, want PASSED or FAILED", pb.GetVerificationResult())
 	}
-	if err := validateExtension(what, v.Gatehouse); err != nil {
+	if err := pb.GetTimeVerified().CheckValid(); err != nil {
+		return nil, malformed(what, "field timeVerified: %v", err)
+	}
+	if err := (&intotov1.ResourceDescriptor{Uri: pb.GetPolicy().GetUri(), Digest: pb.GetPolicy().GetDigest()}).Validate(); err != nil {
+		return nil, malformed(what, "field policy: %v", err)
+	}
+	var sib vsaSiblings
+	if err := decodeStrictAt(what, "", data, &sib, true); err != nil {
 		return nil, err
 	}
-	v.TimeVerified = *w.TimeVerified
-	return &v, nil
+	v := &VSAPredicate{
+		Verifier:           VSAVerifier{ID: pb.GetVerifier().GetId(), Version: sib.Verifier.Version},
+		TimeVerified:       pb.GetTimeVerified().AsTime(),
+		ResourceURI:        pb.GetResourceUri(),
+		Policy:             Material{URI: pb.GetPolicy().GetUri(), Name: sib.Policy.Name, Digest: pb.GetPolicy().GetDigest()},
+		VerificationResult: pb.GetVerificationResult(),
+		VerifiedLevels:     append([]string{}, pb.GetVerifiedLevels()...),
+		SLSAVersion:        pb.GetSlsaVersion(),
+	}
+	for i, a := range pb.GetInputAttestations() {
+		m := Material{URI: a.GetUri(), Digest: a.GetDigest()}
+		if i < len(sib.InputAttestations) {
+			m.Name = sib.InputAttestations[i].Name
+		}
+		if err := (&intotov1.ResourceDescriptor{Name: m.Name, Uri: m.URI, Digest: m.Digest}).Validate(); err != nil {
+			return nil, malformed(what, "field inputAttestations[%d]: %v", i, err)
+		}
+		v.InputAttestations = append(v.InputAttestations, m)
+	}
+	for level, n := range pb.GetDependencyLevels() {
+		if n > math.MaxInt64 {
+			return nil, malformed(what, "field dependencyLevels.%s: %d is out of range", level, n)
+		}
+		if v.DependencyLevels == nil {
+			v.DependencyLevels = make(map[string]int64, len(pb.GetDependencyLevels()))
+		}
+		v.DependencyLevels[level] = int64(n)
+	}
+	if v.Gatehouse, err = parseExtension(what, memberOf(top, "gatehouse")); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// extensionFields are the members of the gatehouse extension, exactly.
+var extensionFields = []string{"environment", "gates", "requiredGates", "configDigest"}
+
+// parseExtension reads the gatehouse extension, a sibling member of the
+// VSA's standard fields that the vsa/v1 proto does not know (in-toto's
+// parsing rules let producers add such extension fields and tell
+// consumers to ignore what they do not know): absent or null is none;
+// otherwise an object of exactly its members, each once, with names spelled
+// exactly (encoding/json alone would take "Gates" for "gates").
+func parseExtension(what string, raw json.RawMessage) (*VSAGatehouse, error) {
+	if r := bytes.TrimSpace(raw); len(r) == 0 || string(r) == "null" {
+		return nil, nil
+	}
+	ms, err := jsonMembers(what, "gatehouse.", raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if !slices.Contains(extensionFields, m.Key) {
+			return nil, malformed(what, "unknown field %q in gatehouse (it has %s)", m.Key, strings.Join(extensionFields, ", "))
+		}
+	}
+	var x VSAGatehouse
+	if err := decodeStrictAt(what, "gatehouse.", raw, &x, false); err != nil {
+		return nil, err
+	}
+	if err := validateExtension(what, &x); err != nil {
+		return nil, err
+	}
+	return &x, nil
 }
 
 func validateExtension(what string, x *VSAGatehouse) error {

@@ -362,21 +362,60 @@ func TestNewVSAErrors(t *testing.T) {
 }
 
 func TestParseVSAPredicateErrors(t *testing.T) {
+	pd := `"policy":{"digest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}`
 	for _, tc := range []struct{ doc, msg string }{
-		{`{"verifier":{},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "verifier.id"},
-		{`{"verifier":{"id":"v"},"resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "timeVerified is missing"},
-		{`{"verifier":{"id":"v"},"timeVerified":"yesterday","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "cannot parse"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "resourceUri"},
+		{`{"verifier":{},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "verifier.id"},
+		{`{"verifier":{"id":"v"},"resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "timeVerified is missing"},
+		{`{"verifier":{"id":"v"},"timeVerified":"yesterday","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, `invalid google.protobuf.Timestamp value "yesterday"`},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z",` + pd + `,"verificationResult":"PASSED"}`, "resourceUri"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{},"verificationResult":"PASSED"}`, "policy.digest"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"OK"}`, "verificationResult"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","extra":1}`, "unknown field"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","gatehouse":"prod"}`, "gatehouse"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","gatehouse":{}}`, "gatehouse.environment"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED","gatehouse":{"environment":"prod","gates":[true],"configDigest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}}`, "gatehouse.gates"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "field policy: digest is not valid hex"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"OK"}`, "verificationResult"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","inputAttestations":[{"name":"x","digest":{"sha256":"ab"}}]}`, "field inputAttestations[0]: digest has incorrect length"},
+		{`{"verifier":{"id":"v","version":"1.0"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "field verifier.version: JSON string"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","dependencyLevels":{"SLSA_BUILD_LEVEL_3":-1}}`, "invalid value for uint64 field value: -1"},
+		// Names protojson and encoding/json readers would read differently.
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verification_result":"PASSED"}`, "field verification_result: write it as verificationResult"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"FAILED","VerificationResult":"PASSED"}`, "field VerificationResult: spelled verificationResult"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"FAILED","verificationResult":"PASSED"}`, "field verificationResult appears twice"},
+		{`{"verifier":{"id":"v","ID":"w"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "field verifier.ID"},
+		// The extension is gatehouse's own: strict.
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":"prod"}`, "field gatehouse is not a JSON object"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":{}}`, "gatehouse.environment"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":{"environment":"prod","gates":[true],"configDigest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}}`, "gatehouse.gates"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":{"environment":"prod","gates":["a"],"Gates":["b"],"configDigest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}}`, `unknown field "Gates" in gatehouse`},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":{"environment":"prod","gates":["a"],"gates":["a","b"],"configDigest":{"sha256":"` + strings.Repeat("ab", 32) + `"}}}`, "field gatehouse.gates appears twice"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":null,"gatehouse":{}}`, "field gatehouse appears twice"},
 	} {
 		if _, err := ParseVSAPredicate([]byte(tc.doc)); !errors.Is(err, ErrMalformed) || !strings.Contains(fmtErr(err), tc.msg) {
 			t.Errorf("error %v, want one saying %q", err, tc.msg)
 		}
+	}
+}
+
+// TestParseVSAPredicateOtherProducers: a VSA as another verifier writes it
+// (spec fields the vsa/v1 proto lacks, extension members of its own, a time
+// with an offset) is read, and its unknown members are ignored.
+func TestParseVSAPredicateOtherProducers(t *testing.T) {
+	doc := `{"verifier":{"id":"https://slsa-verifier.example","version":{"slsa-verifier":"2.6.0"},"x-build":"7"},
+		"timeVerified":"2026-01-01T01:00:00+01:00","resourceUri":"pkg:oci/app",
+		"policy":{"uri":"https://example.com/policy","digest":{"sha256":"` + strings.Repeat("ab", 32) + `"},"x-note":1},
+		"inputAttestations":[{"uri":"att.json","digest":{"sha256":"` + strings.Repeat("cd", 32) + `"},"mediaType":"application/vnd.in-toto+json"}],
+		"verificationResult":"PASSED","verifiedLevels":["SLSA_BUILD_LEVEL_3"],"dependencyLevels":{"SLSA_BUILD_LEVEL_3":5},"slsaVersion":"1.0",
+		"x-acme":{"reviewed":true}}`
+	got, err := ParseVSAPredicate([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &VSAPredicate{
+		Verifier:     VSAVerifier{ID: "https://slsa-verifier.example", Version: map[string]string{"slsa-verifier": "2.6.0"}},
+		TimeVerified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ResourceURI: "pkg:oci/app",
+		Policy:             Material{URI: "https://example.com/policy", Digest: map[string]string{"sha256": strings.Repeat("ab", 32)}},
+		InputAttestations:  []Material{{URI: "att.json", Digest: map[string]string{"sha256": strings.Repeat("cd", 32)}}},
+		VerificationResult: VSAPassed, VerifiedLevels: []string{"SLSA_BUILD_LEVEL_3"}, DependencyLevels: map[string]int64{"SLSA_BUILD_LEVEL_3": 5}, SLSAVersion: "1.0",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
