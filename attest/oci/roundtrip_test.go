@@ -141,7 +141,7 @@ func TestRoundTrips(t *testing.T) {
 			if _, err := c.AttachBundle(ctx, d, keyBundle(t, k, statement(t, d, SLSAProvenanceV1, map[string]any{}))); err != nil {
 				t.Fatal(err)
 			}
-			att := &Attester{Client: c, Signer: k.signer}
+			att := &Attester{Client: c, Signer: k.signer, Format: AttestTag}
 			if _, err := att.Attest(ctx, passedDecision(gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()}, "prod", "sha256:"+strings.Repeat("0", 64))); err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +300,7 @@ func TestBlobCache(t *testing.T) {
 		if _, err := c.AttachBundle(ctx, d, keyBundle(t, k, statement(t, d, CosignSignPredicateType, map[string]any{}))); err != nil {
 			t.Fatal(err)
 		}
-		att := &Attester{Client: c, Signer: k.signer}
+		att := &Attester{Client: c, Signer: k.signer, Format: AttestTag}
 		if _, err := att.Attest(ctx, passedDecision(gates.Subject{Kind: gates.KindImage, Ref: d.String(), Digest: d.DigestStr()}, "prod", "sha256:"+strings.Repeat("0", 64))); err != nil {
 			t.Fatal(err)
 		}

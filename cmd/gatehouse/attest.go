@@ -32,12 +32,16 @@ func init() {
 	resolverFactory = func(collectorEnv) (gates.Resolver, error) {
 		return &oci.Resolver{Client: ociClient()}, nil
 	}
-	attesterFactory = func(key string, _ collectorEnv) (attester, error) {
-		s, err := attest.LoadSigner(key)
+	attesterFactory = func(o attestOptions, _ collectorEnv) (attester, error) {
+		f, err := oci.ParseAttestFormat(o.format)
+		if err != nil {
+			return nil, fmt.Errorf("--attest-format: %w", err)
+		}
+		s, err := attest.LoadSigner(o.key)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
-		return &oci.Attester{Client: ociClient(), Signer: s}, nil
+		return &oci.Attester{Client: ociClient(), Signer: s, Format: f}, nil
 	}
 }
 

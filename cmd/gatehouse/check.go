@@ -36,6 +36,7 @@ type checkOptions struct {
 	timeout    time.Duration
 	attest     bool
 	key        string
+	attestFmt  string
 }
 
 func init() {
@@ -70,6 +71,7 @@ configuration, evidence unreachable, policy error): the reason is on stderr.`,
 	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "deadline per subject: collecting evidence and evaluating the policy")
 	f.BoolVar(&o.attest, "attest", false, "sign a SLSA verification summary attestation for each subject that passed (needs --key)")
 	f.StringVar(&o.key, "key", "", "signing key for --attest (cosign key file or PKCS#8 PEM)")
+	f.StringVar(&o.attestFmt, "attest-format", "auto", "how --attest attaches an image's VSA: auto (a Sigstore bundle when the image carries bundles, else cosign's .att tag), bundle or tag")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -281,6 +283,16 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		}
 	}
 	cenv := collectorEnv{Config: cfg, Env: envName, Stderr: stderr}
+	// The signer is loaded before any work: a bad key or format fails fast.
+	var att attester
+	if o.attest {
+		if attesterFactory == nil {
+			return undecided(errors.New("--attest: this build has no attestation support"))
+		}
+		if att, err = attesterFactory(attestOptions{key: o.key, format: o.attestFmt}, cenv); err != nil {
+			return undecided(fmt.Errorf("--attest: %w", err))
+		}
+	}
 
 	opts := []gates.Option{gates.WithConfig(cfg), gates.WithTimeout(o.timeout)}
 	// The embedded bundle is always given: without the default gates it
@@ -396,7 +408,7 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 
 	var attestErr error
 	if o.attest && ctx.Err() == nil {
-		attestErr = attestPassed(ctx, o.key, cenv, results, stderr)
+		attestErr = attestPassed(ctx, att, results, stderr)
 	}
 	if err := writeOutputs(targets, o.output, files, results, stdout); err != nil {
 		return undecided(err)
@@ -494,14 +506,7 @@ func resolve(ctx context.Context, resolver gates.Resolver, s *gates.Subject) err
 }
 
 // attestPassed signs a VSA for each subject that passed.
-func attestPassed(ctx context.Context, key string, cenv collectorEnv, results []report.Result, stderr io.Writer) error {
-	if attesterFactory == nil {
-		return errors.New("--attest: this build has no attestation support")
-	}
-	a, err := attesterFactory(key, cenv)
-	if err != nil {
-		return fmt.Errorf("--attest: %w", err)
-	}
+func attestPassed(ctx context.Context, a attester, results []report.Result, stderr io.Writer) error {
 	for _, r := range results {
 		if r.Decision == nil || r.Decision.Verdict() != gates.VerdictAllowed || r.Decision.Partial {
 			continue

@@ -325,3 +325,21 @@ func TestCheckStepSummaryFIFO(t *testing.T) {
 		t.Fatalf("exit %d after %v, want 1 within 2 s naming the FIFO\nstderr:\n%s", r.code, r.took, r.stderr)
 	}
 }
+
+// TestCheckAttestFlagsFailFast: a bad --attest-format or key stops the run
+// before any evidence is collected.
+func TestCheckAttestFlagsFailFast(t *testing.T) {
+	priv, _ := writeKeyPair(t, t.TempDir(), "k")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--attest", "--key", priv, "--attest-format", "cosign"}, "--attest-format"},
+		{[]string{"--attest", "--key", "/nonexistent.key"}, "--key"},
+	} {
+		r := gatehouse(t, nil, append(append([]string{"check"}, tt.args...), "--evidence", "sonarqube=testdata/sonarqube/ok.json", image)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || r.stdout != "" {
+			t.Errorf("%v: exit %d, want 2 naming %s before any output\nstdout:\n%s\nstderr:\n%s", tt.args, r.code, tt.want, r.stdout, r.stderr)
+		}
+	}
+}

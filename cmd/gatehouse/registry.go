@@ -31,7 +31,15 @@ var resolverFactory func(collectorEnv) (gates.Resolver, error)
 // attesterFactory, when set (by attest wiring), builds what
 // `gatehouse check --attest --key KEY` uses to sign a VSA for each subject
 // that passed and attach or write it. It returns where each VSA went.
-var attesterFactory func(key string, env collectorEnv) (attester, error)
+var attesterFactory func(o attestOptions, env collectorEnv) (attester, error)
+
+// attestOptions are the flags of `check --attest`.
+type attestOptions struct {
+	key string
+	// format: how an image's VSA is attached: auto (a Sigstore bundle
+	// referrer when the image has bundles, else cosign's .att tag), bundle, tag.
+	format string
+}
 
 type attester interface {
 	Attest(ctx context.Context, d *gates.Decision) (location string, err error)
