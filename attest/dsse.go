@@ -82,6 +82,9 @@ func ParseEnvelopeLimits(data []byte, l Limits) (*Envelope, error) {
 	if err != nil {
 		return nil, malformed("DSSE envelope", "field payload: %v", err)
 	}
+	if len(payload) == 0 {
+		return nil, malformed("DSSE envelope", "field payload decodes to nothing")
+	}
 	if len(payload) > l.MaxBytes {
 		return nil, malformed("DSSE envelope", "payload of %d bytes is more than the %d byte limit", len(payload), l.MaxBytes)
 	}
@@ -93,6 +96,9 @@ func ParseEnvelopeLimits(data []byte, l Limits) (*Envelope, error) {
 		sig, err := decodeBase64(*s.Sig)
 		if err != nil {
 			return nil, malformed("DSSE envelope", "field signatures[%d].sig: %v", i, err)
+		}
+		if len(sig) == 0 {
+			return nil, malformed("DSSE envelope", "field signatures[%d].sig decodes to nothing", i)
 		}
 		env.Signatures = append(env.Signatures, Signature{KeyID: s.KeyID, Sig: sig})
 	}

@@ -135,6 +135,8 @@ func TestParseEnvelopeErrors(t *testing.T) {
 		{"missing payload", `{"payloadType":"x","signatures":[{"sig":"` + sig + `"}]}`, "payload is missing"},
 		{"no signatures", `{"payloadType":"x","payload":"` + pl + `","signatures":[]}`, "not signed"},
 		{"empty sig", `{"payloadType":"x","payload":"` + pl + `","signatures":[{"keyid":"a","sig":""}]}`, "signatures[0].sig is missing"},
+		{"sig of padding only", `{"payloadType":"x","payload":"` + pl + `","signatures":[{"sig":"="}]}`, "signatures[0].sig decodes to nothing"},
+		{"payload of padding only", `{"payloadType":"x","payload":"==","signatures":[{"sig":"` + sig + `"}]}`, "payload decodes to nothing"},
 		{"bad base64 payload", `{"payloadType":"x","payload":"!!!","signatures":[{"sig":"` + sig + `"}]}`, "field payload"},
 		{"bad base64 sig", `{"payloadType":"x","payload":"` + pl + `","signatures":[{"sig":"***"}]}`, "signatures[0].sig"},
 		{"unknown field", `{"payloadType":"x","payload":"` + pl + `","signatures":[{"sig":"` + sig + `"}],"extra":1}`, "unknown field"},

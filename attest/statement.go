@@ -211,13 +211,26 @@ func checkSubject(rd *intotov1.ResourceDescriptor) error {
 	if len(rd.GetDigest()) == 0 {
 		return errors.New(".digest is empty")
 	}
-	for _, alg := range slices.Sorted(maps.Keys(rd.GetDigest())) {
-		if err := checkHex(alg, rd.GetDigest()[alg]); err != nil {
-			return fmt.Errorf(".digest.%s: %v", alg, err)
-		}
+	if err := checkDigestSet(rd.GetDigest()); err != nil {
+		return err
 	}
 	if err := rd.Validate(); err != nil {
 		return fmt.Errorf(": %v", err)
+	}
+	return nil
+}
+
+// checkDigestSet is gatehouse's rule for an in-toto DigestSet, beyond
+// ResourceDescriptor.Validate: algorithm names are not empty, and the
+// algorithms of digestHexLen are lowercase hex of their length.
+func checkDigestSet(d map[string]string) error {
+	for _, alg := range slices.Sorted(maps.Keys(d)) {
+		if alg == "" {
+			return errors.New(".digest: an algorithm name is empty")
+		}
+		if err := checkHex(alg, d[alg]); err != nil {
+			return fmt.Errorf(".digest.%s: %v", alg, err)
+		}
 	}
 	return nil
 }

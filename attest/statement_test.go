@@ -64,6 +64,7 @@ func TestParseStatementErrors(t *testing.T) {
 		{"short sha256", st(StatementTypeV1, `[{"name":"a","digest":{"sha256":"abc"}}]`, ""), "field subject[0].digest.sha256: 3 hex digits, want 64"},
 		{"uppercase sha256", st(StatementTypeV1, `[{"name":"a","digest":{"sha256":"`+strings.ToUpper(hexA)+`"}}]`, ""), "field subject[0].digest.sha256: not lowercase hex"},
 		{"non-hex sha256", st(StatementTypeV1, `[{"name":"a","digest":{"sha256":"`+strings.Repeat("z", 64)+`"}}]`, ""), "not lowercase hex"},
+		{"empty algorithm", st(StatementTypeV1, `[{"name":"a","digest":{"":"00"}}]`, ""), "field subject[0].digest: an algorithm name is empty"},
 		{"empty unknown digest", st(StatementTypeV1, `[{"name":"a","digest":{"foo":""}}]`, ""), "field subject[0].digest.foo: empty"},
 		{"predicate array", st(StatementTypeV1, sub, `,"predicate":[1]`), "field predicate is not a JSON object"},
 		{"predicate string", st(StatementTypeV1, sub, `,"predicate":"x"`), "field predicate is not a JSON object"},

@@ -232,7 +232,16 @@ func NewVSA(o VSAOptions) (*Statement, error) {
 	if p.SLSAVersion == "" {
 		p.SLSAVersion = "1.0"
 	}
-	return NewStatement(PredicateVSA, p, Subject{Name: o.SubjectName, Digest: map[string]string{alg: h}})
+	st, err := NewStatement(PredicateVSA, p, Subject{Name: o.SubjectName, Digest: map[string]string{alg: h}})
+	if err != nil {
+		return nil, err
+	}
+	// Never sign what in-toto's binding (and so VerifyVSA) would not read:
+	// a bad input attestation digest, a negative dependency level.
+	if _, err := ParseVSAPredicate(st.Predicate); err != nil {
+		return nil, fmt.Errorf("new VSA: %w", err)
+	}
+	return st, nil
 }
 
 // SignVSA builds the VSA of o and signs it into a DSSE envelope (JSON), the
@@ -503,12 +512,15 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 	if err := pb.GetTimeVerified().CheckValid(); err != nil {
 		return nil, malformed(what, "field timeVerified: %v", err)
 	}
-	if err := (&intotov1.ResourceDescriptor{Uri: pb.GetPolicy().GetUri(), Digest: pb.GetPolicy().GetDigest()}).Validate(); err != nil {
-		return nil, malformed(what, "field policy: %v", err)
-	}
 	var sib vsaSiblings
 	if err := decodeStrictAt(what, "", data, &sib, true); err != nil {
 		return nil, err
+	}
+	if err := checkDescriptor(sib.Policy.Name, pb.GetPolicy().GetUri(), pb.GetPolicy().GetDigest()); err != nil {
+		return nil, malformed(what, "field policy%v", err)
+	}
+	if len(sib.Verifier.Version) == 0 {
+		sib.Verifier.Version = nil // {} and absent are one (in-toto parsing rules)
 	}
 	v := &VSAPredicate{
 		Verifier:           VSAVerifier{ID: pb.GetVerifier().GetId(), Version: sib.Verifier.Version},
@@ -524,8 +536,8 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 		if i < len(sib.InputAttestations) {
 			m.Name = sib.InputAttestations[i].Name
 		}
-		if err := (&intotov1.ResourceDescriptor{Name: m.Name, Uri: m.URI, Digest: m.Digest}).Validate(); err != nil {
-			return nil, malformed(what, "field inputAttestations[%d]: %v", i, err)
+		if err := checkDescriptor(m.Name, m.URI, m.Digest); err != nil {
+			return nil, malformed(what, "field inputAttestations[%d]%v", i, err)
 		}
 		v.InputAttestations = append(v.InputAttestations, m)
 	}
@@ -542,6 +554,18 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// checkDescriptor checks a ResourceDescriptor of a VSA (policy, input
+// attestation) as a statement's subjects are, a digest not required.
+func checkDescriptor(name, uri string, digest map[string]string) error {
+	if err := checkDigestSet(digest); err != nil {
+		return err
+	}
+	if err := (&intotov1.ResourceDescriptor{Name: name, Uri: uri, Digest: digest}).Validate(); err != nil {
+		return fmt.Errorf(": %v", err)
+	}
+	return nil
 }
 
 // extensionFields are the members of the gatehouse extension, exactly.

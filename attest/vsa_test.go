@@ -369,9 +369,11 @@ func TestParseVSAPredicateErrors(t *testing.T) {
 		{`{"verifier":{"id":"v"},"timeVerified":"yesterday","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, `invalid google.protobuf.Timestamp value "yesterday"`},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z",` + pd + `,"verificationResult":"PASSED"}`, "resourceUri"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{},"verificationResult":"PASSED"}`, "policy.digest"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "field policy: digest is not valid hex"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"sha256":"a"}},"verificationResult":"PASSED"}`, "field policy.digest.sha256: 1 hex digits, want 64"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"OK"}`, "verificationResult"},
-		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","inputAttestations":[{"name":"x","digest":{"sha256":"ab"}}]}`, "field inputAttestations[0]: digest has incorrect length"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","inputAttestations":[{"name":"x","digest":{"sha256":"ab"}}]}`, "field inputAttestations[0].digest.sha256: 2 hex digits, want 64"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","inputAttestations":[{"name":"x","digest":{"md5":"ab"}}]}`, "field inputAttestations[0]: digest has incorrect length"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r","policy":{"digest":{"":"00"}},"verificationResult":"PASSED"}`, "field policy.digest: an algorithm name is empty"},
 		{`{"verifier":{"id":"v","version":"1.0"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "field verifier.version: JSON string"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","dependencyLevels":{"SLSA_BUILD_LEVEL_3":-1}}`, "invalid value for uint64 field value: -1"},
 		// Names protojson and encoding/json readers would read differently.
