@@ -149,11 +149,12 @@ func (s *interopSuite) expect(t *testing.T, what string, r timedRun, code int, w
 	t.Logf("%s: exit %d: %s", what, r.code, verdictLine(r.stdout))
 }
 
-// verdictLine is the most telling line of check's text output: its first
-// violation, else its first line.
+// verdictLine is the most telling line of check's text output: the
+// suite's own "why: " line, else its first violation or undecided reason,
+// else its first line.
 func verdictLine(stdout string) string {
 	for l := range strings.Lines(stdout) {
-		if strings.Contains(l, "] ") || strings.Contains(l, "not decided:") {
+		if strings.HasPrefix(l, "why: ") || strings.Contains(l, "] ") || strings.Contains(l, "not decided:") {
 			return strings.TrimSpace(l)
 		}
 	}
@@ -275,7 +276,13 @@ func (s *interopSuite) attestationCells(t *testing.T, reg *testRegistry, f cosig
 		if r := s.verify(t, f, s.cosign.pub, d.String()); r.code != 0 {
 			s.m.fatalf(t, "cosign's own verify-attestation rejects what it attested (harness): %s", lastLine(r.stderr))
 		}
-		s.expect(t, "check", s.check(t, "--gate", "provenance", "image:"+d.String()), 0, "allowed")
+		r := s.check(t, "--gate", "provenance", "image:"+d.String())
+		if r.code != 0 {
+			// The gate's message counts attestations but does not say
+			// why each was refused: ask the library, for the matrix.
+			r.stdout = s.provenanceErrors(t, d) + "\n" + r.stdout
+		}
+		s.expect(t, "check", r, 0, "allowed")
 	})
 	s.m.run(t, prefix+"wrong-key", func(t *testing.T) {
 		d := pushImage(t, reg.host, repository, "wrong-key")
@@ -291,6 +298,29 @@ func (s *interopSuite) attestationCells(t *testing.T, reg *testRegistry, f cosig
 		s.expect(t, "check of an image carrying another image's provenance", s.check(t, "--gate", "provenance", "image:"+victim.String()), 1,
 			"provenance/no_provenance", "(1 attestation(s) found)")
 	})
+}
+
+// provenanceErrors is why each attestation of d was refused, as the
+// provenance collector sees it (a line verdictLine picks).
+func (s *interopSuite) provenanceErrors(t *testing.T, d name.Digest) string {
+	t.Helper()
+	p, err := oci.PolicyFromParams(map[string]any{"keys": []any{s.cosign.pub}}, nil)
+	if err != nil {
+		return "why: policy: " + err.Error()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev, err := oci.New(oci.Options{}).Provenance(ctx, d, p)
+	if err != nil {
+		return "why: provenance collector: " + err.Error()
+	}
+	var why []string
+	for _, a := range ev.Attestations {
+		if !a.Verified {
+			why = append(why, a.Format+": "+a.Error)
+		}
+	}
+	return "why: the provenance collector refused " + strings.Join(why, "; ")
 }
 
 // vsaCells: the VSA of a full `check --attest --key` run is accepted by
