@@ -6,8 +6,8 @@
 #   params:
 #     formats:
 #       type: array
-#       description: the signature formats accepted (default all three)
-#       items: {enum: [cosign-tag, bundle-referrer, blob-bundle]}
+#       description: the signature formats accepted (default all four)
+#       items: {enum: [cosign-tag, cosign-referrer, bundle-referrer, blob-bundle]}
 #     keys:
 #       type: [string, array]
 #       items: {type: string}
@@ -31,7 +31,7 @@ import data.gatehouse.lib
 
 # keys and identities are used by the collector, which verifies with them;
 # this gate judges what it found. Formats lists the accepted signature formats.
-params := lib.params("signature", {"formats": ["cosign-tag", "bundle-referrer", "blob-bundle"]})
+params := lib.params("signature", {"formats": ["cosign-tag", "cosign-referrer", "bundle-referrer", "blob-bundle"]})
 
 ev := input.evidence.signatures
 

@@ -65,3 +65,11 @@ test_blob_bundle_verified_passes if {
 	}}}
 	count(signature.deny) == 0 with input as model
 }
+
+# Every format the collector verifies is accepted by default, cosign's OCI 1.1 mode included.
+test_every_format_accepted_by_default if {
+	every f in ["cosign-tag", "cosign-referrer", "bundle-referrer", "blob-bundle"] {
+		sig := object.union(ok_sig, {"format": f})
+		count(signature.deny) == 0 with input as inp({"schema": "signatures/v1", "digest": digest, "verified": true, "signatures": [sig]})
+	}
+}

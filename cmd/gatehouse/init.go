@@ -66,7 +66,7 @@ params:
   #     - {issuer: https://token.actions.githubusercontent.com, subject_regexp: "^https://github.com/acme/.*$"}
   #     # also issuer_regexp, subject (exact)
   #   trusted_root: keys/trusted_root.json     # Sigstore trusted root for keyless, checked offline
-  #   formats: [cosign-tag, bundle-referrer, blob-bundle]   # accepted signature formats [all three]
+  #   formats: [cosign-tag, cosign-referrer, bundle-referrer, blob-bundle]   # accepted signature formats [all four]
   #   require_tlog: false     # key-based signatures must carry a transparency-log promise
   #   ignore_sct: false       # skip the certificate-transparency check (private CAs only)
   # provenance:
