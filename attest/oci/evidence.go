@@ -55,11 +55,14 @@ func resultOf(a *attachment, o outcome) SignatureResult {
 	return r
 }
 
-// VerifySignatures finds every signature of the image d in both formats and
-// verifies each against the policy. An error means the registry could not
-// be asked (or the policy is empty): the caller must not treat it as a pass.
-// Unsigned or badly signed images are not errors: Verified is false and each
-// signature says why.
+// VerifySignatures finds every signature of the image d in every format
+// cosign writes (the .sig tag, Sigstore bundle referrers, cosign's OCI 1.1
+// referrers) and verifies each against the policy. An error means the
+// registry could not be asked, at any step (or the policy is empty): the
+// caller must not treat it as a pass, nor as a denial. Unsigned or badly
+// signed images are not errors: Verified is false and each signature found,
+// including one that could not be read (too large, old bundle format, not
+// what its manifest claims), says why.
 func (c *Client) VerifySignatures(ctx context.Context, d name.Digest, p *Policy) (*SignaturesEvidence, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -113,8 +116,9 @@ type Attestation struct {
 	Statement []byte `json:"-"`
 }
 
-// Attestations finds the attestations of d in both formats (optionally only
-// those of one predicate type) and verifies each against the policy.
+// Attestations finds the attestations of d in every format cosign writes
+// (optionally only those of one predicate type) and verifies each against
+// the policy; errors as for VerifySignatures.
 func (c *Client) Attestations(ctx context.Context, d name.Digest, p *Policy, predicateType string) ([]Attestation, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err

@@ -123,6 +123,14 @@ func (r *fetchRun) do(ctx context.Context, f func()) error {
 	return nil
 }
 
+// take counts one attachment read from referrers against MaxAttachments.
+func (r *fetchRun) take(where string) error {
+	if r.budget.Add(1) > MaxAttachments {
+		return fmt.Errorf("%s: the image's referrers hold more than %d signatures and attestations, more than gatehouse reads: remove stale ones", where, MaxAttachments)
+	}
+	return nil
+}
+
 // fetchAttachments reads what w asks for from the registry, all lookups at
 // once: the .sig and .att tags and the referrers (API or fallback tag) are
 // independent round trips, and so are the manifests and blobs they list.
@@ -205,9 +213,11 @@ func (r *fetchRun) layerAttachments(ctx context.Context, repo name.Repository, w
 		if pt := ld.Annotations["predicateType"]; predicateType != "" && pt != "" && pt != predicateType {
 			continue
 		}
-		if referrer && r.budget.Add(1) > MaxAttachments {
-			wg.Wait()
-			return nil, fmt.Errorf("%s: the image's referrers hold more than %d signatures and attestations, more than gatehouse reads: remove stale ones", where, MaxAttachments)
+		if referrer {
+			if err := r.take(where); err != nil {
+				wg.Wait()
+				return nil, err
+			}
 		}
 		a := &attachment{format: format, where: fmt.Sprintf("%s layer %d", where, i), predicateType: ld.Annotations["predicateType"]}
 		out[i] = a
@@ -569,8 +579,8 @@ func (r *fetchRun) referrer(ctx context.Context, ref name.Digest, w want, out *f
 		out.atts = append(out.atts, as...)
 		return err
 	}
-	if r.budget.Add(1) > MaxAttachments {
-		return fmt.Errorf("%s: the image's referrers hold more than %d signatures and attestations, more than gatehouse reads: remove stale ones", where, MaxAttachments)
+	if err := r.take(where); err != nil {
+		return err
 	}
 	a := &attachment{format: FormatBundleReferrer, where: where, predicateType: m.Annotations["dev.sigstore.bundle.predicateType"]}
 	var data []byte

@@ -554,6 +554,21 @@ func TestReferrersBounded(t *testing.T) {
 		}
 	})
 
+	t.Run("attachments across referrers", func(t *testing.T) {
+		reg := newHostileRegistry(t, false)
+		d := pushRandomImage(t, reg.host, "bounded/layers")
+		s := cosignSigSpec(t, d, k)
+		s.layers = slices.Repeat(s.layers, MaxAttachments*6/10)
+		pushReferrer(t, d, s)
+		s.annotations = map[string]string{"n": "2"} // another manifest, the same layers
+		pushReferrer(t, d, s)
+		c := New(Options{Timeout: 10 * time.Second})
+		_, err := c.VerifySignatures(ctx, d, p)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d signatures and attestations", MaxAttachments)) {
+			t.Fatalf("error %v, want the attachment limit named", err)
+		}
+	})
+
 	t.Run("layer claims 10 GiB", func(t *testing.T) {
 		reg := newHostileRegistry(t, false)
 		d := pushRandomImage(t, reg.host, "bounded/big-layer")
