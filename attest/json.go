@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -152,6 +154,16 @@ func memberOf(ms []jsonMember, key string) json.RawMessage {
 // them, so a document with one would read differently to different tools.
 // path names the object in errors ("" for the document, else "a.b.").
 func jsonMembers(what, path string, data []byte) ([]jsonMember, error) {
+	// Fast path: a map, and a count of the keys to see whether one was
+	// repeated (the token walk below finds which, and is slower).
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err == nil && m != nil && countMembers(data) == len(m) {
+		ms := make([]jsonMember, 0, len(m))
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			ms = append(ms, jsonMember{k, m[k]})
+		}
+		return ms, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil {
 		return nil, malformed(what, "%v", err)
@@ -181,6 +193,38 @@ func jsonMembers(what, path string, data []byte) ([]jsonMember, error) {
 		return nil, malformed(what, "trailing data after the JSON document")
 	}
 	return ms, nil
+}
+
+// countMembers counts the members of a well-formed JSON object: the colons
+// outside strings at its top level.
+func countMembers(obj []byte) int {
+	n, depth, inString, escaped := 0, 0, false, false
+	for _, c := range obj {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func objectName(path string) string {
@@ -245,13 +289,28 @@ func checkMemberNames(what, path string, ms []jsonMember, md protoreflect.Messag
 		if alias := fields.ByTextName(m.Key); alias != nil {
 			return malformed(what, "field %s%s: write it as %s%s, its in-toto JSON name", path, m.Key, path, alias.JSONName())
 		}
+		names := siblingNames[md.FullName()]
+		if slices.Contains(names, m.Key) {
+			continue
+		}
 		for i := range fields.Len() {
-			if name := fields.Get(i).JSONName(); strings.EqualFold(name, m.Key) {
+			names = append(names, fields.Get(i).JSONName())
+		}
+		for _, name := range names {
+			if strings.EqualFold(name, m.Key) {
 				return malformed(what, "field %s%s: spelled %s%s in in-toto JSON (tools disagree on other spellings)", path, m.Key, path, name)
 			}
 		}
 	}
 	return nil
+}
+
+// siblingNames are the members gatehouse reads beside a proto message
+// (vsaSiblings): spelled exactly too.
+var siblingNames = map[protoreflect.FullName][]string{
+	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.Verifier":         {"version"},
+	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.Policy":           {"name"},
+	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.InputAttestation": {"name"},
 }
 
 // protoRead decodes data into m as in-toto's bindings read it: protojson,

@@ -127,7 +127,7 @@ func parseV1(data []byte) (*Provenance, error) {
 		ExternalParameters: ext,
 	}
 	for _, rd := range bd.GetResolvedDependencies() {
-		p.Materials = append(p.Materials, Material{URI: rd.GetUri(), Name: rd.GetName(), Digest: rd.GetDigest()})
+		p.Materials = append(p.Materials, Material{URI: rd.GetUri(), Name: rd.GetName(), Digest: nilIfEmpty(rd.GetDigest())})
 	}
 	// GitHub Actions: externalParameters.workflow.{repository,ref,path}.
 	if wf := bd.GetExternalParameters().GetFields()["workflow"].GetStructValue(); wf != nil {

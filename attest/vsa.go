@@ -519,11 +519,8 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 	if err := checkDescriptor(sib.Policy.Name, pb.GetPolicy().GetUri(), pb.GetPolicy().GetDigest()); err != nil {
 		return nil, malformed(what, "field policy%v", err)
 	}
-	if len(sib.Verifier.Version) == 0 {
-		sib.Verifier.Version = nil // {} and absent are one (in-toto parsing rules)
-	}
 	v := &VSAPredicate{
-		Verifier:           VSAVerifier{ID: pb.GetVerifier().GetId(), Version: sib.Verifier.Version},
+		Verifier:           VSAVerifier{ID: pb.GetVerifier().GetId(), Version: nilIfEmpty(sib.Verifier.Version)},
 		TimeVerified:       pb.GetTimeVerified().AsTime(),
 		ResourceURI:        pb.GetResourceUri(),
 		Policy:             Material{URI: pb.GetPolicy().GetUri(), Name: sib.Policy.Name, Digest: pb.GetPolicy().GetDigest()},
@@ -532,7 +529,7 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 		SLSAVersion:        pb.GetSlsaVersion(),
 	}
 	for i, a := range pb.GetInputAttestations() {
-		m := Material{URI: a.GetUri(), Digest: a.GetDigest()}
+		m := Material{URI: a.GetUri(), Digest: nilIfEmpty(a.GetDigest())}
 		if i < len(sib.InputAttestations) {
 			m.Name = sib.InputAttestations[i].Name
 		}
@@ -554,6 +551,14 @@ func ParseVSAPredicate(data []byte) (*VSAPredicate, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// nilIfEmpty makes {} and absent one, as in-toto's parsing rules say.
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // checkDescriptor checks a ResourceDescriptor of a VSA (policy, input

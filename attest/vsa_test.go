@@ -381,6 +381,8 @@ func TestParseVSAPredicateErrors(t *testing.T) {
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"FAILED","VerificationResult":"PASSED"}`, "field VerificationResult: spelled verificationResult"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"FAILED","verificationResult":"PASSED"}`, "field verificationResult appears twice"},
 		{`{"verifier":{"id":"v","ID":"w"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "field verifier.ID"},
+		{`{"verifier":{"id":"v","Version":{"a":"1"}},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED"}`, "field verifier.Version: spelled verifier.version"},
+		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","inputAttestations":[{"nAme":"x","digest":{}}]}`, "field inputAttestations[0].nAme: spelled inputAttestations[0].name"},
 		// The extension is gatehouse's own: strict.
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":"prod"}`, "field gatehouse is not a JSON object"},
 		{`{"verifier":{"id":"v"},"timeVerified":"2026-01-01T00:00:00Z","resourceUri":"r",` + pd + `,"verificationResult":"PASSED","gatehouse":{}}`, "gatehouse.environment"},
