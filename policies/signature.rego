@@ -88,11 +88,11 @@ deny contains v if {
 	lib.evidence_ok("signatures")
 	count(accepted) == 0
 	count(ev.signatures) > 0
-	reasons := [sprintf("%v: %v", [s.format, object.get(s, "error", "format not accepted")]) | some s in ev.signatures]
+	reasons := [sprintf("%v at %v: %v", [s.format, object.get(s, "location", "?"), object.get(s, "error", "format not accepted")]) | some s in ev.signatures]
 	v := {
 		"rule": "no_valid_signature",
 		"severity": "high",
-		"message": sprintf("%v:%v has %d signature(s), none valid under the configured keys and identities: %v", [input.subject.kind, input.subject.ref, count(ev.signatures), concat("; ", reasons)]),
+		"message": sprintf("%v:%v: found %d signature(s), none verified under the configured keys and identities: %v", [input.subject.kind, input.subject.ref, count(ev.signatures), concat("; ", reasons)]),
 		"remediation": "sign with a configured key or identity, or add the signer to the signature gate's keys/identities",
 	}
 }
