@@ -121,9 +121,9 @@ func Verify(ctx context.Context, path string, o VerifyOptions) (*Result, error) 
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: read bundle: %w", path, err)
 	}
-	b := &sgbundle.Bundle{}
-	if err := b.UnmarshalJSON(data); err != nil {
-		return nil, fmt.Errorf("%w: %s: not a valid Sigstore bundle: %v", ErrNotVerified, res.Bundle, err)
+	b, err := ParseBundle(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrNotVerified, res.Bundle, err)
 	}
 	if err := verifySignature(ctx, b, o, res); err != nil {
 		return nil, fmt.Errorf("%s: %w", res.Bundle, err)

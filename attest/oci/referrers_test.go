@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -746,31 +745,6 @@ func FuzzClassifyReferrer(f *testing.F) {
 		}
 		if kind == refBundle && len(m.Layers) != 1 {
 			t.Fatalf("bundle with %d layers", len(m.Layers))
-		}
-	})
-}
-
-// FuzzParseBundleShapes: cosign's old bundle format is always named as
-// such (with how to re-sign), never a proto parse error.
-func FuzzParseBundleShapes(f *testing.F) {
-	f.Add([]byte(oldCosignBundle))
-	f.Add([]byte(`{"base64Signature":"","Payload":{}}`))
-	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","base64Signature":"x"}`))
-	f.Add([]byte(`{"SignedEntryTimestamp":"MEUC","Payload":{"body":"e30="}}`))
-	f.Add([]byte(`{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.1"}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := ParseBundle(data)
-		if err == nil {
-			if b == nil || !b.MinVersion("v0.3") {
-				t.Fatal("accepted a bundle that is nil or older than v0.3")
-			}
-			return
-		}
-		if isOldCosignBundle(data) != errors.Is(err, ErrOldBundleFormat) {
-			t.Fatalf("old format %v but error %v", isOldCosignBundle(data), err)
-		}
-		if errors.Is(err, ErrOldBundleFormat) && !strings.Contains(err.Error(), "--new-bundle-format") {
-			t.Fatalf("old format error without how to re-sign: %v", err)
 		}
 	})
 }
