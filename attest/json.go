@@ -306,8 +306,13 @@ func checkMemberNames(what, path string, ms []jsonMember, md protoreflect.Messag
 }
 
 // siblingNames are the members gatehouse reads beside a proto message
-// (vsaSiblings): spelled exactly too.
+// (vsaSiblings), spelled exactly too, and the spellings of the SLSA spec
+// that differ from the proto's JSON name: SLSA v1 writes
+// runDetails.metadata.invocationID (as slsa-github-generator and cosign
+// attest do), the binding reads invocationId. gatehouse does not read the
+// invocation id, so the spec spelling is accepted and left unread.
 var siblingNames = map[protoreflect.FullName][]string{
+	"in_toto_attestation.predicates.provenance.v1.BuildMetadata":                 {"invocationID"},
 	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.Verifier":         {"version"},
 	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.Policy":           {"name"},
 	"in_toto_attestation.predicates.vsa.v1.VerificationSummary.InputAttestation": {"name"},

@@ -25,7 +25,7 @@ const provV1GitHub = `{
   },
   "runDetails": {
     "builder": {"id": "https://github.com/actions/runner/github-hosted"},
-    "metadata": {"invocationId": "https://github.com/acme/fraud-model/actions/runs/1/attempts/1"}
+    "metadata": {"invocationID": "https://github.com/acme/fraud-model/actions/runs/1/attempts/1"}
   }
 }`
 
@@ -173,3 +173,20 @@ var compactJSON = cmp.Transformer("compact", func(r json.RawMessage) string {
 	}
 	return b.String()
 })
+
+// TestProvenanceInvocationIDSpellings: SLSA v1 spells
+// runDetails.metadata.invocationID (the spec, slsa-github-generator and
+// cosign attest); in-toto's binding spells invocationId. Both are read.
+func TestProvenanceInvocationIDSpellings(t *testing.T) {
+	for _, key := range []string{"invocationID", "invocationId"} {
+		doc := strings.Replace(provV1GitHub, `"invocationID"`, `"`+key+`"`, 1)
+		if _, err := ParseProvenance(PredicateSLSAProvenanceV1, []byte(doc)); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	// Other spellings are still refused: tools disagree on them.
+	doc := strings.Replace(provV1GitHub, `"invocationID"`, `"INVOCATIONID"`, 1)
+	if _, err := ParseProvenance(PredicateSLSAProvenanceV1, []byte(doc)); err == nil || !strings.Contains(err.Error(), "spelled") {
+		t.Errorf("INVOCATIONID: %v, want refused", err)
+	}
+}
