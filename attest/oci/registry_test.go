@@ -2,24 +2,21 @@ package oci
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )
 
 // realRegistry is host:port of a Distribution registry (GATEHOUSE_TEST_REGISTRY,
@@ -37,58 +34,16 @@ func TestMain(m *testing.M) {
 }
 
 func setupRealRegistry() (stop func()) {
-	stop = func() {}
 	if r := os.Getenv("GATEHOUSE_TEST_REGISTRY"); r != "" {
 		realRegistry = r
-		return
+		return func() {}
 	}
-	bin, err := exec.LookPath("docker-registry")
+	addr, stop, err := testregistry.Distribution()
 	if err != nil {
-		realRegistryWhyNot = "GATEHOUSE_TEST_REGISTRY is unset and docker-registry is not on PATH (run scripts/start-registry.sh or apt-get install docker-registry)"
-		return
+		realRegistryWhyNot = "GATEHOUSE_TEST_REGISTRY is unset and " + err.Error()
+		return func() {}
 	}
-	dir, err := os.MkdirTemp("", "gatehouse-registry-")
-	if err != nil {
-		realRegistryWhyNot = "temp dir: " + err.Error()
-		return
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		realRegistryWhyNot = "free port: " + err.Error()
-		return
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\nhttp: {addr: %s}\nlog: {level: error}\n", filepath.Join(dir, "data"), addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		realRegistryWhyNot = err.Error()
-		return
-	}
-	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = nil, nil
-	if err := cmd.Start(); err != nil {
-		realRegistryWhyNot = "start docker-registry: " + err.Error()
-		return
-	}
-	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		os.RemoveAll(dir)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				realRegistry = addr
-				return stop
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	realRegistryWhyNot = "docker-registry did not answer GET /v2/ within 10s"
+	realRegistry = addr
 	return stop
 }
 

@@ -8,15 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -27,6 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )
 
 // Helpers of the cosign interop suite (cosign_interop_test.go): the real
@@ -112,52 +111,20 @@ type testRegistry struct {
 func needDistribution(tb testing.TB) {
 	tb.Helper()
 	if _, err := exec.LookPath("docker-registry"); err != nil {
-		tb.Skip("docker-registry (Distribution 2.8) is not on PATH: apt-get install docker-registry, or run scripts/test-setup.sh")
+		tb.Skip(testregistry.ErrNoBinary.Error())
 	}
 }
 
 // startDistribution starts Debian's docker-registry 2.8 on a free loopback
-// port with scripts/start-registry.sh (its own pid file and data under a
-// temp dir), stopped when the test ends.
+// port, stopped when the test ends.
 func startDistribution(tb testing.TB) *testRegistry {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := testregistry.Distribution()
 	if err != nil {
 		tb.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	dir := tb.TempDir()
-	cmd := exec.Command("sh", filepath.Join(repo, "scripts/start-registry.sh"))
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir, "GATEHOUSE_REGISTRY_PORT="+port)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("scripts/start-registry.sh: %v\n%s", err, errb.String())
-	}
-	pidText, err := os.ReadFile(filepath.Join(dir, "gatehouse-registry.pid"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
-	if err != nil {
-		tb.Fatalf("pid file of start-registry.sh: %v", err)
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			if p, err := os.FindProcess(pid); err == nil {
-				p.Signal(syscall.SIGKILL)
-				// Not our child (the script's): wait until it is gone.
-				for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		})
 	}
 	tb.Cleanup(stop)
-	return &testRegistry{name: "distribution", host: strings.TrimSpace(string(out)), stop: stop}
+	return &testRegistry{name: "distribution", host: addr, stop: stop}
 }
 
 // startGGCR serves go-containerregistry's registry, referrers API on and
