@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -88,7 +90,11 @@ func signaturesEvidence(ctx context.Context, d name.Digest, h v1.Hash, p *Policy
 		ev.Signatures = append(ev.Signatures, r)
 		ev.Verified = ev.Verified || r.Verified
 	}
-	for _, a := range f.refs {
+	// The registry's listing order is not stable: evidence is, so that
+	// the same attachments give the same evidence digest.
+	refs := slices.Clone(f.refs)
+	slices.SortStableFunc(refs, func(a, b *attachment) int { return strings.Compare(a.where, b.where) })
+	for _, a := range refs {
 		if a.bundle != nil && !a.isSignature() {
 			continue // an attestation: see Attestations
 		}
@@ -139,7 +145,9 @@ func (c *Client) Attestations(ctx context.Context, d name.Digest, p *Policy, pre
 // attestations verifies the attestations among what was fetched.
 func attestations(ctx context.Context, d name.Digest, h v1.Hash, p *Policy, predicateType string, f *found) ([]Attestation, error) {
 	out := []Attestation{}
-	for _, a := range append(append([]*attachment{}, f.atts...), f.refs...) {
+	refs := slices.Clone(f.refs)
+	slices.SortStableFunc(refs, func(a, b *attachment) int { return strings.Compare(a.where, b.where) })
+	for _, a := range append(append([]*attachment{}, f.atts...), refs...) {
 		if a.bundle != nil && a.isSignature() {
 			continue
 		}
