@@ -9,3 +9,7 @@ unset _mt
 _cosign="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/cosign-$(go list -m -f '{{.Version}}' github.com/sigstore/cosign/v2 2>/dev/null)/cosign"
 [ -x "$_cosign" ] && export GATEHOUSE_COSIGN="$_cosign"
 unset _cosign
+# kube-apiserver and etcd built by scripts/kube.sh, when they could be.
+_kube="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/kube-${KUBE_VERSION:-v1.37.2}-etcd-${ETCD_VERSION:-v3.7.0}"
+[ -x "$_kube/kube-apiserver" ] && [ -x "$_kube/etcd" ] && export GATEHOUSE_KUBE_ASSETS="$_kube"
+unset _kube

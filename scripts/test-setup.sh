@@ -36,3 +36,5 @@ fi
 true
 # The real cosign CLI for the interop tests (cmd/gatehouse cosign tests).
 scripts/cosign.sh >/dev/null || echo "warning: cosign could not be built; the cosign interop tests will skip and say why" >&2
+# kube-apiserver and etcd for the admission end-to-end tests (scripts/kube.sh, cached).
+scripts/kube.sh >/dev/null || echo "warning: kube-apiserver/etcd could not be built; the admission e2e tests will skip and say why" >&2
