@@ -23,6 +23,9 @@ type Config struct {
 	// override them key by key within each gate.
 	Params       map[string]map[string]any `yaml:"params"`
 	Environments map[string]*Environment   `yaml:"environments"`
+	// Admission is the admission webhook's section, parsed strictly by
+	// admission.ParseConfig (the engine does not read it).
+	Admission yaml.Node `yaml:"admission"`
 
 	// dir is the folder of the file, for resolving relative paths.
 	dir string
