@@ -480,6 +480,9 @@ func trainJob(w *walker, o map[string]any) {
 	}
 	if tr, ok := w.at(spec, []string{"trainer"}); ok {
 		w.container(tr, []string{"spec", "trainer"}, ContainerRegular, false)
+		if res, ok := w.at(tr, []string{"resourcesPerNode"}); ok {
+			w.wl.GPURequests += w.gpus(res, []string{"spec", "trainer"})
+		}
 	}
 	if m, ok := w.at(spec, []string{"initializer", "model"}); ok {
 		w.models(m, []string{"spec", "initializer", "model"})
