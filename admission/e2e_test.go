@@ -1,25 +1,52 @@
 package admission_test
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	admissionv1 "k8s.io/api/admission/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/gatehouse-dev/gatehouse/admission"
 	"github.com/gatehouse-dev/gatehouse/admission/internal/kubetest"
+	"github.com/gatehouse-dev/gatehouse/attest/oci"
+	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
+	"github.com/gatehouse-dev/gatehouse/policies"
 )
 
 // The end-to-end tests run a real kube-apiserver and etcd (scripts/kube.sh
@@ -36,6 +63,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if cp != nil {
 		cp.Stop()
+	}
+	if gatehouseBuild.dir != "" {
+		os.RemoveAll(gatehouseBuild.dir)
 	}
 	os.Exit(code)
 }
@@ -162,7 +192,7 @@ func TestE2EHarness(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = remove(ctx) })
-	if err := kubetest.WaitCalled(ctx, cs, ns, func(error) bool { return hook.calls.Load() > 0 }); err != nil {
+	if err := kubetest.WaitCalled(ctx, cs, ns, "example.invalid/probe:1", func(error) bool { return hook.calls.Load() > 0 }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -178,5 +208,414 @@ func TestE2EHarness(t *testing.T) {
 	_, err = cs.CoreV1().Pods(ns).Create(ctx, pod(ns, "while-down", nil, "example.invalid/app:1"), metav1.CreateOptions{})
 	if err == nil || !strings.Contains(err.Error(), "failed calling webhook") {
 		t.Errorf("webhook down: got %v; want the API server to refuse (failed calling webhook)", err)
+	}
+}
+
+// --- gatehouse's own webhook ---------------------------------------------
+
+// e2eWebhookName names gatehouse's webhook registration in these tests.
+const e2eWebhookName = "validate.gatehouse.dev"
+
+// e2eImages are the images the cases run, in a loopback registry.
+type e2eImages struct {
+	// attested passed `gatehouse check --attest` for prod: signed by the
+	// image key, with the gate's VSA.
+	attested name.Digest
+	// attestedTag is a tag of the attested image (not pinned).
+	attestedTag string
+	// unsigned has neither signature nor VSA.
+	unsigned name.Digest
+	// signedOnly is signed by the image key but never passed the gate.
+	signedOnly name.Digest
+}
+
+// e2eSetup is everything a case needs: the control plane, a clientset, the
+// configuration folder and the images.
+type e2eSetup struct {
+	cp     *kubetest.ControlPlane
+	cs     *kubernetes.Clientset
+	dir    string // gatehouse.yaml and keys/
+	config string
+	images e2eImages
+}
+
+// newE2ESetup writes gatehouse.yaml (testdata/e2e) and fresh keys into a
+// temporary folder, starts Debian's docker-registry, pushes two images,
+// signs one with the image key and has `gatehouse check --attest` sign its
+// VSA for prod with the gate key, as CI does.
+func newE2ESetup(t *testing.T) *e2eSetup {
+	t.Helper()
+	s := &e2eSetup{cp: controlPlane(t)}
+	s.cs = clientset(t, s.cp, nil)
+	host, stop, err := testregistry.Distribution()
+	if err != nil {
+		t.Skipf("end-to-end admission tests need a registry: %v", err)
+	}
+	t.Cleanup(stop)
+	gh := gatehouseBinary(t)
+
+	s.dir = t.TempDir()
+	s.config = filepath.Join(s.dir, "gatehouse.yaml")
+	cfg, err := os.ReadFile(filepath.Join("testdata", "e2e", "gatehouse.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, s.config, cfg)
+	imageKey := newKey(t)
+	gateKey := newKey(t)
+	writeFile(t, filepath.Join(s.dir, "keys", "cosign.pub"), imageKey.pubPEM)
+	writeFile(t, filepath.Join(s.dir, "keys", "gate.pub"), gateKey.pubPEM)
+	writeFile(t, filepath.Join(s.dir, "keys", "gate.key"), gateKey.privPEM)
+
+	s.images.attested = pushImage(t, host, "ml/app", "v1")
+	s.images.attestedTag = host + "/ml/app:v1"
+	s.images.unsigned = pushImage(t, host, "ml/unsigned", "v1")
+	s.images.signedOnly = pushImage(t, host, "ml/signed-only", "v1")
+	signImage(t, s.images.attested, imageKey)
+	signImage(t, s.images.signedOnly, imageKey)
+
+	out, err := exec.Command(gh, "check", "--config", s.config, "--env", "prod", "--attest", "--key", filepath.Join(s.dir, "keys", "gate.key"),
+		"image:"+s.images.attested.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehouse check --attest %s: %v\n%s", s.images.attested, err, out)
+	}
+	return s
+}
+
+// testKey is an ECDSA P-256 key with its PEM files.
+type testKey struct {
+	signer  signature.SignerVerifier
+	pubPEM  []byte
+	privPEM []byte // PKCS#8
+}
+
+func newKey(t *testing.T) testKey {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := signature.LoadSignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKey{signer: sv, pubPEM: pub, privPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pushImage pushes a small random image as host/repo:tag.
+func pushImage(t *testing.T, host, repo, tag string) name.Digest {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewTag(host + "/" + repo + ":" + tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	h, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref.Context().Digest(h.String())
+}
+
+// signImage signs d as `cosign sign --key` does (simple signing payload,
+// the .sig tag, no transparency log).
+func signImage(t *testing.T, d name.Digest, k testKey) {
+	t.Helper()
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := k.signer.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	se, err := mutate.AttachSignatureToEntity(ociremote.SignedUnknown(d), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+		t.Fatalf("sign %s: %v", d, err)
+	}
+}
+
+// gatehouseBinary builds cmd/gatehouse once per test run.
+var gatehouseBuild struct {
+	once sync.Once
+	path string
+	dir  string
+	err  error
+	out  []byte
+}
+
+func gatehouseBinary(t *testing.T) string {
+	t.Helper()
+	b := &gatehouseBuild
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "gatehouse-e2e-bin-"); b.err != nil {
+			return
+		}
+		b.path = filepath.Join(b.dir, "gatehouse")
+		b.out, b.err = exec.Command("go", "build", "-o", b.path, "../cmd/gatehouse").CombinedOutput()
+	})
+	if b.err != nil {
+		t.Fatalf("go build ./cmd/gatehouse: %v\n%s", b.err, b.out)
+	}
+	return b.path
+}
+
+// inProcessWebhook serves the real Admitter, built from gatehouse.yaml as
+// gatehouse serve builds it, behind the webhook's own handler and HTTPS
+// server, with namespace labels read from the cluster.
+type inProcessWebhook struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startInProcessWebhook(t *testing.T, s *e2eSetup) *inProcessWebhook {
+	t.Helper()
+	gcfg, err := gates.LoadConfig(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acfg, err := admission.ParseConfig(&gcfg.Admission, s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := gates.New(gates.WithConfig(gcfg), gates.WithDefaultPolicies(policies.FS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := admission.LoadPolicy(policies.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm, err := admission.New(admission.Options{
+		Config: acfg, Gates: gcfg, Engine: engine, Verifier: oci.New(oci.Options{}), Policy: pol,
+		Namespaces: clusterNamespaces{cs: s.cs, cfg: acfg},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg, err := s.cp.CA.ServerTLS("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &inProcessWebhook{url: "https://" + l.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	cert := &tlsCfg.Certificates[0]
+	go func() {
+		w.done <- admission.Serve(ctx, l, admission.ServerOptions{
+			Handler:         admission.NewHandler(admission.HandlerOptions{Admitter: adm}),
+			GetCertificate:  func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil },
+			ShutdownTimeout: 5 * time.Second,
+		})
+	}()
+	t.Cleanup(w.stop)
+	return w
+}
+
+// stop shuts the server down (idempotent) and reports how it ended.
+func (w *inProcessWebhook) stop() {
+	if w.cancel == nil {
+		return
+	}
+	w.cancel()
+	w.cancel = nil
+	<-w.done
+}
+
+// clusterNamespaces reads a namespace's labels from the API server and
+// lets the configuration resolve its mode and environment.
+type clusterNamespaces struct {
+	cs  kubernetes.Interface
+	cfg *admission.Config
+}
+
+func (c clusterNamespaces) Namespace(ctx context.Context, name string) (admission.Namespace, error) {
+	ns, err := c.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return admission.Namespace{}, err
+	}
+	return c.cfg.Namespace(name, ns.Labels), nil
+}
+
+// TestE2EAdmission runs gatehouse's webhook against the real API server:
+// real objects created through client-go, admitted or refused by what the
+// CI gate attested.
+func TestE2EAdmission(t *testing.T) {
+	s := newE2ESetup(t)
+	hook := startInProcessWebhook(t, s)
+	ctx := context.Background()
+
+	const (
+		prodNS = "e2e-prod"
+		warnNS = "e2e-warn"
+		gpuNS  = "e2e-gpu"
+		envL   = "gatehouse.dev/environment"
+		modeL  = "gatehouse.dev/mode"
+		gpuL   = "gatehouse.dev/gpu"
+	)
+	createNamespace(t, s.cs, prodNS, map[string]string{envL: "prod"})
+	createNamespace(t, s.cs, warnNS, map[string]string{envL: "prod", modeL: "warn"})
+	createNamespace(t, s.cs, gpuNS, map[string]string{envL: "prod", gpuL: "true"})
+
+	remove, err := kubetest.RegisterValidating(ctx, s.cs, kubetest.Webhook{
+		Name: e2eWebhookName, URL: hook.url + "/validate", CABundle: s.cp.CA.PEM,
+		ExemptNamespaces: []string{"kube-system", "kube-public", "kube-node-lease", "gatehouse-system"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = remove(ctx) })
+	err = kubetest.WaitCalled(ctx, s.cs, prodNS, s.images.unsigned.String(), func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), e2eWebhookName)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	attested, unsigned := s.images.attested.String(), s.images.unsigned.String()
+	gpuPod := func(ns string) *corev1.Pod {
+		p := pod(ns, "train", nil, attested)
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}
+		return p
+	}
+	type want struct {
+		code     int32    // 0: created
+		message  []string // in the API server's error
+		warnings []string // among the warnings the client saw
+		absent   []string // not in the API server's error
+	}
+	cases := []struct {
+		name   string
+		create func(cs kubernetes.Interface) error
+		want   want
+	}{
+		{"attested pod is created", createPod(pod(prodNS, "attested", nil, attested)), want{}},
+		{"unsigned pod is refused with gatehouse's reason", createPod(pod(prodNS, "unsigned", nil, unsigned)),
+			want{code: 403, message: []string{`admission webhook "` + e2eWebhookName + `" denied the request`, "gatehouse denied Pod e2e-prod/unsigned", unsigned, "has no signatures"}}},
+		{"signed image without the gate's VSA is refused", createPod(pod(prodNS, "signed-only", nil, s.images.signedOnly.String())),
+			want{code: 403, message: []string{"gatehouse denied Pod e2e-prod/signed-only", "no valid gatehouse VSA"}, absent: []string{"no signature"}}},
+		// The tag names the attested image: only the pinning rule denies.
+		{"tag in an enforcing prod namespace is refused", createPod(pod(prodNS, "by-tag", nil, s.images.attestedTag)),
+			want{code: 403, message: []string{"is not pinned by digest"}, absent: []string{"no signature", "VSA"}}},
+		{"warn namespace creates and warns the client", createPod(pod(warnNS, "unsigned", nil, unsigned)),
+			want{warnings: []string{"gatehouse: would be denied", unsigned, "has no signatures"}}},
+		{"GPU pod without the GPU label is refused", createPod(gpuPod(prodNS)),
+			want{code: 403, message: []string{"nvidia.com/gpu", gpuL + "=true"}}},
+		{"GPU pod where GPUs are allowed is created", createPod(gpuPod(gpuNS)), want{}},
+		{"deployment with a bad template is refused", createDeployment(prodNS, "web", unsigned),
+			want{code: 403, message: []string{"gatehouse denied Deployment e2e-prod/web", "has no signatures"}}},
+		{"exempt namespace is not reviewed", createPod(pod("kube-system", "gatehouse-e2e-unsigned", nil, unsigned)), want{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var w kubetest.Warnings
+			err := tc.create(clientset(t, s.cp, &w))
+			checkOutcome(t, err, w.Take(), tc.want.code, tc.want.message, tc.want.warnings)
+			for _, a := range tc.want.absent {
+				if err != nil && strings.Contains(err.Error(), a) {
+					t.Errorf("the API server's message has %q, which it should not:\n%v", a, err)
+				}
+			}
+		})
+	}
+
+	// Last: with the webhook down the API server refuses (failurePolicy
+	// Fail), even a pod that would pass.
+	t.Run("webhook down fails closed", func(t *testing.T) {
+		hook.stop()
+		err := createPod(pod(prodNS, "while-down", nil, attested))(s.cs)
+		checkOutcome(t, err, nil, 500, []string{"failed calling webhook", e2eWebhookName}, nil)
+	})
+	_ = s.cs.CoreV1().Pods("kube-system").Delete(ctx, "gatehouse-e2e-unsigned", metav1.DeleteOptions{})
+}
+
+func createPod(p *corev1.Pod) func(kubernetes.Interface) error {
+	return func(cs kubernetes.Interface) error {
+		_, err := cs.CoreV1().Pods(p.Namespace).Create(context.Background(), p, metav1.CreateOptions{})
+		return err
+	}
+}
+
+func createDeployment(ns, name, image string) func(kubernetes.Interface) error {
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       pod(ns, name, nil, image).Spec,
+			},
+		},
+	}
+	return func(cs kubernetes.Interface) error {
+		_, err := cs.AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
+		return err
+	}
+}
+
+// checkOutcome compares a creation's result with what was wanted: code 0
+// means created, else the API error's HTTP status, with each of message in
+// its text; each of warnings must appear in one warning the client saw.
+func checkOutcome(t *testing.T, err error, warnings []string, code int32, message, wantWarnings []string) {
+	t.Helper()
+	t.Logf("HTTP %d: %v; warnings: %q", statusCode(err), err, warnings)
+	if code == 0 {
+		if err != nil {
+			t.Fatalf("want created, got %v", err)
+		}
+	} else {
+		if err == nil {
+			t.Fatalf("want HTTP %d, the object was created", code)
+		}
+		if got := statusCode(err); got != code {
+			t.Errorf("want HTTP %d, got %d: %v", code, got, err)
+		}
+		for _, m := range message {
+			if !strings.Contains(err.Error(), m) {
+				t.Errorf("the API server's message lacks %q:\n%v", m, err)
+			}
+		}
+	}
+	joined := strings.Join(warnings, "\n")
+	for _, w := range wantWarnings {
+		if !strings.Contains(joined, w) {
+			t.Errorf("the client saw no warning with %q; warnings:\n%s", w, joined)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -67,8 +68,8 @@ type ControlPlane struct {
 
 	dir       string
 	token     string
-	etcd      *process
-	apiserver *process
+	etcd      *Process
+	apiserver *Process
 }
 
 // Start runs etcd and kube-apiserver in a fresh temporary folder and waits
@@ -105,7 +106,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 
 	// Both start at once: the API server retries etcd until it answers,
 	// which saves etcd's start-up from the total.
-	cp.etcd, err = startProcess("etcd", filepath.Join(o.Assets, "etcd"), filepath.Join(dir, "etcd.log"), os.Environ(),
+	cp.etcd, err = StartProcess("etcd", filepath.Join(o.Assets, "etcd"), filepath.Join(dir, "etcd.log"), os.Environ(),
 		"--name=kubetest",
 		"--data-dir="+filepath.Join(dir, "etcd"),
 		"--listen-client-urls="+etcdClient, "--advertise-client-urls="+etcdClient,
@@ -117,7 +118,7 @@ func Start(ctx context.Context, o Options) (cp *ControlPlane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cp.apiserver, err = startProcess("kube-apiserver", filepath.Join(o.Assets, "kube-apiserver"), filepath.Join(dir, "kube-apiserver.log"), os.Environ(),
+	cp.apiserver, err = StartProcess("kube-apiserver", filepath.Join(o.Assets, "kube-apiserver"), filepath.Join(dir, "kube-apiserver.log"), os.Environ(),
 		"--etcd-servers="+etcdClient,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -198,9 +199,9 @@ func (cp *ControlPlane) waitReady(ctx context.Context, timeout time.Duration) er
 	defer client.CloseIdleConnections()
 	last := "no answer yet"
 	for {
-		for _, p := range []*process{cp.etcd, cp.apiserver} {
-			if done, err := p.exited(); done {
-				return fmt.Errorf("%s exited before the API server was ready (%v); its log ends:\n%s", p.name, err, p.logTail(4000))
+		for _, p := range []*Process{cp.etcd, cp.apiserver} {
+			if done, err := p.Exited(); done {
+				return fmt.Errorf("%s exited before the API server was ready (%v); its log ends:\n%s", p.name, err, p.LogTail(4000))
 			}
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, cp.URL+"/readyz", nil)
@@ -220,7 +221,7 @@ func (cp *ControlPlane) waitReady(ctx context.Context, timeout time.Duration) er
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("kube-apiserver not ready within %s (last /readyz: %s); its log ends:\n%s\netcd's log ends:\n%s",
-				timeout, last, cp.apiserver.logTail(4000), cp.etcd.logTail(2000))
+				timeout, last, cp.apiserver.LogTail(4000), cp.etcd.LogTail(2000))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -250,12 +251,34 @@ func (cp *ControlPlane) Clientset(warnings *Warnings) (*kubernetes.Clientset, er
 	return kubernetes.NewForConfig(c)
 }
 
+// WriteKubeconfig writes a kubeconfig for the admin user to path, for a
+// webhook run as its own process (gatehouse serve --kubeconfig).
+func (cp *ControlPlane) WriteKubeconfig(path string) error {
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: kubetest
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: admin
+  user:
+    token: %s
+contexts:
+- name: kubetest
+  context: {cluster: kubetest, user: admin}
+current-context: kubetest
+`, cp.URL, base64.StdEncoding.EncodeToString(cp.CA.PEM), cp.token)
+	return os.WriteFile(path, []byte(kc), 0o600)
+}
+
 // Logs is the end of both processes' output, for a failing test to print.
 func (cp *ControlPlane) Logs() string {
 	var b strings.Builder
-	for _, p := range []*process{cp.apiserver, cp.etcd} {
+	for _, p := range []*Process{cp.apiserver, cp.etcd} {
 		if p != nil {
-			fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", p.name, p.logPath, p.logTail(8000))
+			fmt.Fprintf(&b, "--- %s (%s) ---\n%s\n", p.name, p.logPath, p.LogTail(8000))
 		}
 	}
 	return b.String()
@@ -264,9 +287,9 @@ func (cp *ControlPlane) Logs() string {
 // Stop ends the API server, then etcd (their whole process groups), and
 // removes the temporary folder. It is idempotent.
 func (cp *ControlPlane) Stop() {
-	for _, p := range []*process{cp.apiserver, cp.etcd} {
+	for _, p := range []*Process{cp.apiserver, cp.etcd} {
 		if p != nil {
-			p.stop(5 * time.Second)
+			_ = p.Stop(5 * time.Second)
 		}
 	}
 	if cp.dir != "" {

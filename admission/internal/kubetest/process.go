@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// process is one child (etcd, kube-apiserver, a webhook binary) in its own
+// Process is one child (etcd, kube-apiserver, a webhook binary) in its own
 // process group, its output in a log file.
-type process struct {
+type Process struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
@@ -26,10 +26,10 @@ type process struct {
 	once    sync.Once
 }
 
-// startProcess runs bin with args in a new process group. The child is
-// killed when the test binary dies, however it dies (Pdeathsig), so a
-// test killed by -timeout leaves no etcd behind.
-func startProcess(name, bin, logPath string, env []string, args ...string) (*process, error) {
+// StartProcess runs bin with args in a new process group, its output going
+// to logPath. The child is killed when the test binary dies, however it
+// dies (Pdeathsig), so a test killed by -timeout leaves no etcd behind.
+func StartProcess(name, bin, logPath string, env []string, args ...string) (*Process, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func startProcess(name, bin, logPath string, env []string, args ...string) (*pro
 		f.Close()
 		return nil, fmt.Errorf("start %s (%s): %w", name, bin, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, log: f, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, logPath: logPath, log: f, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -51,8 +51,8 @@ func startProcess(name, bin, logPath string, env []string, args ...string) (*pro
 	return p, nil
 }
 
-// exited reports whether the process has ended, and how.
-func (p *process) exited() (bool, error) {
+// Exited reports whether the process has ended, and how.
+func (p *Process) Exited() (bool, error) {
 	select {
 	case <-p.done:
 		return true, p.err
@@ -61,9 +61,10 @@ func (p *process) exited() (bool, error) {
 	}
 }
 
-// stop ends the whole process group: SIGTERM, then SIGKILL after grace.
-// It is idempotent.
-func (p *process) stop(grace time.Duration) {
+// Stop ends the whole process group: SIGTERM, then SIGKILL after grace.
+// It returns how the process exited (an *exec.ExitError when it was killed
+// or failed) and is idempotent.
+func (p *Process) Stop(grace time.Duration) error {
 	p.once.Do(func() {
 		pgid := p.cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
@@ -76,10 +77,12 @@ func (p *process) stop(grace time.Duration) {
 		// Children that left the group's leader behind go too.
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	})
+	return p.err
 }
 
-// logTail is the end of the process's output, for error messages.
-func (p *process) logTail(max int) string {
+// LogTail is the end of the process's output (at most max bytes), for
+// error messages.
+func (p *Process) LogTail(max int) string {
 	b, err := readTail(p.logPath, int64(max))
 	if err != nil {
 		return fmt.Sprintf("(log %s unreadable: %v)", p.logPath, err)

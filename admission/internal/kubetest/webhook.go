@@ -134,16 +134,16 @@ func RegisterMutating(ctx context.Context, cs kubernetes.Interface, w Webhook) (
 }
 
 // WaitCalled waits until a newly registered webhook is in force: the API
-// server picks registrations up asynchronously. It creates a pod in
-// namespace ns with dry run (nothing is stored; webhooks with sideEffects
-// None are still called) every 100ms until seen, given the creation's
-// error, says the webhook answered.
-func WaitCalled(ctx context.Context, cs kubernetes.Interface, ns string, seen func(err error) bool) error {
+// server picks registrations up asynchronously. It creates a pod running
+// image in namespace ns with dry run (nothing is stored; webhooks with
+// sideEffects None are still called) every 100ms until seen, given the
+// creation's error, says the webhook answered.
+func WaitCalled(ctx context.Context, cs kubernetes.Interface, ns, image string, seen func(err error) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "kubetest-probe", Namespace: ns},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: "kubetest.invalid/probe:latest"}}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "probe", Image: image}}},
 	}
 	var last error
 	for {
