@@ -554,6 +554,43 @@ func TestE2EAdmission(t *testing.T) {
 		})
 	}
 
+	// With /mutate registered too, a tag of an attested image is pinned
+	// to the digest that was verified before /validate sees it: created.
+	t.Run("mutate pins a verified tag to its digest", func(t *testing.T) {
+		removeMutating, err := kubetest.RegisterMutating(ctx, s.cs, kubetest.Webhook{
+			Name: "mutate.gatehouse.dev", URL: hook.url + "/mutate", CABundle: s.cp.CA.PEM,
+			ExemptNamespaces: []string{"kube-system", "kube-public", "kube-node-lease", "gatehouse-system"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = removeMutating(ctx) })
+		want := s.images.attested.Context().Name() + "@" + s.images.attested.DigestStr()
+		p := pod(prodNS, "pinned-by-mutate", nil, s.images.attestedTag)
+		var got *corev1.Pod
+		// The registration takes effect asynchronously: dry runs until the
+		// answer comes back pinned.
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			got, err = s.cs.CoreV1().Pods(prodNS).Create(ctx, p, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("a tag of the attested image with /mutate registered: %v", err)
+		}
+		got, err = s.cs.CoreV1().Pods(prodNS).Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		if img := got.Spec.Containers[0].Image; img != want {
+			t.Errorf("stored image %q, want the verified digest %q", img, want)
+		}
+		// An unsigned tag is not pinned (and /validate refuses it).
+		_, err = s.cs.CoreV1().Pods(prodNS).Create(ctx, pod(prodNS, "unsigned-tag", nil, s.images.unsigned.Context().Tag("v1").String()), metav1.CreateOptions{})
+		checkOutcome(t, err, nil, 403, []string{"has no signatures", "is not pinned by digest"}, nil)
+	})
+
 	// Last: with the webhook down the API server refuses (failurePolicy
 	// Fail), even a pod that would pass.
 	t.Run("webhook down fails closed", func(t *testing.T) {
