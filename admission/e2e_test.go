@@ -13,11 +13,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,10 +45,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/admission"
 	"github.com/gatehouse-dev/gatehouse/admission/internal/kubetest"
-	"github.com/gatehouse-dev/gatehouse/attest/oci"
-	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
-	"github.com/gatehouse-dev/gatehouse/policies"
 )
 
 // The end-to-end tests run a real kube-apiserver and etcd (scripts/kube.sh
@@ -391,85 +390,89 @@ func gatehouseBinary(t *testing.T) string {
 	return b.path
 }
 
-// inProcessWebhook serves the real Admitter, built from gatehouse.yaml as
-// gatehouse serve builds it, behind the webhook's own handler and HTTPS
-// server, with namespace labels read from the cluster.
-type inProcessWebhook struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
+// serveWebhook is `gatehouse serve` run as its own process, as it runs in a
+// cluster: certificate files from the control plane's CA, namespace labels
+// read through a kubeconfig, decisions recorded to a JSON-lines file.
+type serveWebhook struct {
+	url   string // https://127.0.0.1:PORT
+	proc  *kubetest.Process
+	audit string
 }
 
-func startInProcessWebhook(t *testing.T, s *e2eSetup) *inProcessWebhook {
+func startServe(t *testing.T, s *e2eSetup) *serveWebhook {
 	t.Helper()
-	gcfg, err := gates.LoadConfig(s.config)
+	gh := gatehouseBinary(t)
+	if out, err := exec.Command(gh, "serve", "--help").CombinedOutput(); err != nil {
+		t.Skipf("gatehouse serve is not there to test (cmd/gatehouse/serve.go): %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	certPEM, keyPEM, err := s.cp.CA.Issue("gatehouse", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	acfg, err := admission.ParseConfig(&gcfg.Admission, s.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := gates.New(gates.WithConfig(gcfg), gates.WithDefaultPolicies(policies.FS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := admission.LoadPolicy(policies.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm, err := admission.New(admission.Options{
-		Config: acfg, Gates: gcfg, Engine: engine, Verifier: oci.New(oci.Options{}), Policy: pol,
-		Namespaces: clusterNamespaces{cs: s.cs, cfg: acfg},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tlsCfg, err := s.cp.CA.ServerTLS("127.0.0.1")
-	if err != nil {
+	cert, key, kubeconfig := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), filepath.Join(dir, "kubeconfig")
+	writeFile(t, cert, certPEM)
+	writeFile(t, key, keyPEM)
+	if err := s.cp.WriteKubeconfig(kubeconfig); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &inProcessWebhook{url: "https://" + l.Addr().String(), cancel: cancel, done: make(chan error, 1)}
-	cert := &tlsCfg.Certificates[0]
-	go func() {
-		w.done <- admission.Serve(ctx, l, admission.ServerOptions{
-			Handler:         admission.NewHandler(admission.HandlerOptions{Admitter: adm}),
-			GetCertificate:  func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return cert, nil },
-			ShutdownTimeout: 5 * time.Second,
-		})
-	}()
-	t.Cleanup(w.stop)
-	return w
-}
-
-// stop shuts the server down (idempotent) and reports how it ended.
-func (w *inProcessWebhook) stop() {
-	if w.cancel == nil {
-		return
-	}
-	w.cancel()
-	w.cancel = nil
-	<-w.done
-}
-
-// clusterNamespaces reads a namespace's labels from the API server and
-// lets the configuration resolve its mode and environment.
-type clusterNamespaces struct {
-	cs  kubernetes.Interface
-	cfg *admission.Config
-}
-
-func (c clusterNamespaces) Namespace(ctx context.Context, name string) (admission.Namespace, error) {
-	ns, err := c.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	addr := l.Addr().String()
+	l.Close()
+	w := &serveWebhook{url: "https://" + addr, audit: filepath.Join(dir, "audit.jsonl")}
+	w.proc, err = kubetest.StartProcess("gatehouse serve", gh, filepath.Join(dir, "serve.log"), os.Environ(),
+		"serve", "--addr", addr, "--tls-cert", cert, "--tls-key", key, "--config", s.config,
+		"--kubeconfig", kubeconfig, "--audit", "jsonl:"+w.audit, "--shutdown-timeout", "5s")
 	if err != nil {
-		return admission.Namespace{}, err
+		t.Fatal(err)
 	}
-	return c.cfg.Namespace(name, ns.Labels), nil
+	t.Cleanup(func() {
+		_ = w.proc.Stop(5 * time.Second)
+		if t.Failed() {
+			t.Logf("gatehouse serve's log ends:\n%s", w.proc.LogTail(8000))
+		}
+	})
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.cp.CA.Pool(), MinVersion: tls.VersionTLS12}}}
+	defer client.CloseIdleConnections()
+	last := "no answer"
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if done, err := w.proc.Exited(); done {
+			t.Fatalf("gatehouse serve exited (%v); its log ends:\n%s", err, w.proc.LogTail(8000))
+		}
+		resp, err := client.Get(w.url + "/readyz")
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return w
+		}
+		last = resp.Status
+	}
+	t.Fatalf("gatehouse serve not ready within 30s (last /readyz: %s); its log ends:\n%s", last, w.proc.LogTail(8000))
+	return nil
+}
+
+// records reads the decisions gatehouse serve recorded.
+func (w *serveWebhook) records(t *testing.T) []admission.JSONLRecord {
+	t.Helper()
+	b, err := os.ReadFile(w.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []admission.JSONLRecord
+	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var r admission.JSONLRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("%s line %d: %v", w.audit, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // TestE2EAdmission runs gatehouse's webhook against the real API server:
@@ -477,7 +480,7 @@ func (c clusterNamespaces) Namespace(ctx context.Context, name string) (admissio
 // CI gate attested.
 func TestE2EAdmission(t *testing.T) {
 	s := newE2ESetup(t)
-	hook := startInProcessWebhook(t, s)
+	hook := startServe(t, s)
 	ctx := context.Background()
 
 	const (
@@ -591,10 +594,37 @@ func TestE2EAdmission(t *testing.T) {
 		checkOutcome(t, err, nil, 403, []string{"has no signatures", "is not pinned by digest"}, nil)
 	})
 
-	// Last: with the webhook down the API server refuses (failurePolicy
-	// Fail), even a pod that would pass.
+	// Every decision went to the recorder, with where it was taken.
+	t.Run("decisions are recorded", func(t *testing.T) {
+		found := map[string]bool{}
+		for _, r := range hook.records(t) {
+			if r.Context == nil || r.Decision == nil {
+				t.Fatalf("record without context or decision: %+v", r)
+			}
+			key := fmt.Sprintf("%s/%s %s allowed=%v", r.Context.Namespace, r.Context.Name, r.Decision.Subject.Digest, r.Decision.Allowed)
+			found[key] = true
+			if r.Context.Door != "admission" || r.Context.User != "admin" || r.Decision.Environment != "prod" {
+				t.Errorf("record %s: door %q, user %q, environment %q; want admission, admin (the API server's user), prod", key, r.Context.Door, r.Context.User, r.Decision.Environment)
+			}
+		}
+		for _, want := range []string{
+			prodNS + "/attested " + s.images.attested.DigestStr() + " allowed=true",
+			prodNS + "/unsigned " + s.images.unsigned.DigestStr() + " allowed=false",
+			prodNS + "/web " + s.images.unsigned.DigestStr() + " allowed=false",
+		} {
+			if !found[want] {
+				t.Errorf("no record %q among %v", want, slices.Sorted(maps.Keys(found)))
+			}
+		}
+	})
+
+	// Last: SIGTERM ends gatehouse serve cleanly, and with the webhook
+	// down the API server refuses (failurePolicy Fail), even a pod that
+	// would pass.
 	t.Run("webhook down fails closed", func(t *testing.T) {
-		hook.stop()
+		if err := hook.proc.Stop(10 * time.Second); err != nil {
+			t.Errorf("gatehouse serve did not exit cleanly on SIGTERM: %v; its log ends:\n%s", err, hook.proc.LogTail(4000))
+		}
 		err := createPod(pod(prodNS, "while-down", nil, attested))(s.cs)
 		checkOutcome(t, err, nil, 500, []string{"failed calling webhook", e2eWebhookName}, nil)
 	})
