@@ -183,6 +183,10 @@ const apiServerMargin = time.Second
 // review answers one AdmissionReview on /validate or /mutate.
 func (h *Handler) review(w http.ResponseWriter, r *http.Request, path string) {
 	start := time.Now()
+	if h.metrics != nil {
+		h.metrics.inFlight.Inc()
+		defer h.metrics.inFlight.Dec()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		httpError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s takes POST of an AdmissionReview, not %s", path, r.Method))

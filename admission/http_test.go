@@ -361,3 +361,22 @@ func FuzzHandler(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkHandler is the handler's own cost per review (decode, encode,
+// metrics, a JSON log line) around an admitter that answers at once.
+func BenchmarkHandler(b *testing.B) {
+	h := NewHandler(HandlerOptions{Admitter: &fakeReviewer{revision: "r"}, Metrics: NewMetrics(), Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	body := []byte(reviewBody("bench", "admission.k8s.io/v1"))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest("POST", "/validate?timeout=10s", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+}
