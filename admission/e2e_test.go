@@ -98,15 +98,23 @@ func clientset(t *testing.T, cp *kubetest.ControlPlane, w *kubetest.Warnings) *k
 	return cs
 }
 
-// createNamespace creates ns with labels; it is deleted when the test ends.
-func createNamespace(t *testing.T, cs kubernetes.Interface, name string, labels map[string]string) {
+// nsSeq makes namespace names unique within the shared control plane: a
+// deleted namespace stays Terminating (no namespace controller runs), so a
+// name cannot be reused by -count=2.
+var nsSeq atomic.Int64
+
+// createNamespace creates a namespace named base-N with labels and returns
+// its name; it is deleted when the test ends.
+func createNamespace(t *testing.T, cs kubernetes.Interface, base string, labels map[string]string) string {
 	t.Helper()
 	ctx := context.Background()
+	name := fmt.Sprintf("%s-%d", base, nsSeq.Add(1))
 	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
 	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}) })
+	return name
 }
 
 func pod(ns, name string, labels map[string]string, images ...string) *corev1.Pod {
@@ -179,9 +187,8 @@ func TestE2EHarness(t *testing.T) {
 	cp := controlPlane(t)
 	cs := clientset(t, cp, nil)
 	ctx := context.Background()
-	const ns = "kubetest-harness"
 	scope := map[string]string{"kubetest.gatehouse.dev/webhook": "toy"}
-	createNamespace(t, cs, ns, scope)
+	ns := createNamespace(t, cs, "kubetest-harness", scope)
 
 	hook := startToyWebhook(t, cp)
 	remove, err := kubetest.RegisterValidating(ctx, cs, kubetest.Webhook{
@@ -484,16 +491,13 @@ func TestE2EAdmission(t *testing.T) {
 	ctx := context.Background()
 
 	const (
-		prodNS = "e2e-prod"
-		warnNS = "e2e-warn"
-		gpuNS  = "e2e-gpu"
-		envL   = "gatehouse.dev/environment"
-		modeL  = "gatehouse.dev/mode"
-		gpuL   = "gatehouse.dev/gpu"
+		envL  = "gatehouse.dev/environment"
+		modeL = "gatehouse.dev/mode"
+		gpuL  = "gatehouse.dev/gpu"
 	)
-	createNamespace(t, s.cs, prodNS, map[string]string{envL: "prod"})
-	createNamespace(t, s.cs, warnNS, map[string]string{envL: "prod", modeL: "warn"})
-	createNamespace(t, s.cs, gpuNS, map[string]string{envL: "prod", gpuL: "true"})
+	prodNS := createNamespace(t, s.cs, "e2e-prod", map[string]string{envL: "prod"})
+	warnNS := createNamespace(t, s.cs, "e2e-warn", map[string]string{envL: "prod", modeL: "warn"})
+	gpuNS := createNamespace(t, s.cs, "e2e-gpu", map[string]string{envL: "prod", gpuL: "true"})
 
 	remove, err := kubetest.RegisterValidating(ctx, s.cs, kubetest.Webhook{
 		Name: e2eWebhookName, URL: hook.url + "/validate", CABundle: s.cp.CA.PEM,
@@ -503,8 +507,9 @@ func TestE2EAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = remove(ctx) })
+	// Answered by this run's webhook (not failing to call an earlier one).
 	err = kubetest.WaitCalled(ctx, s.cs, prodNS, s.images.unsigned.String(), func(err error) bool {
-		return err != nil && strings.Contains(err.Error(), e2eWebhookName)
+		return err != nil && strings.Contains(err.Error(), `admission webhook "`+e2eWebhookName+`" denied the request`)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -529,9 +534,9 @@ func TestE2EAdmission(t *testing.T) {
 	}{
 		{"attested pod is created", createPod(pod(prodNS, "attested", nil, attested)), want{}},
 		{"unsigned pod is refused with gatehouse's reason", createPod(pod(prodNS, "unsigned", nil, unsigned)),
-			want{code: 403, message: []string{`admission webhook "` + e2eWebhookName + `" denied the request`, "gatehouse denied Pod e2e-prod/unsigned", unsigned, "has no signatures"}}},
+			want{code: 403, message: []string{`admission webhook "` + e2eWebhookName + `" denied the request`, "gatehouse denied Pod " + prodNS + "/unsigned", unsigned, "has no signatures"}}},
 		{"signed image without the gate's VSA is refused", createPod(pod(prodNS, "signed-only", nil, s.images.signedOnly.String())),
-			want{code: 403, message: []string{"gatehouse denied Pod e2e-prod/signed-only", "no valid gatehouse VSA"}, absent: []string{"no signature"}}},
+			want{code: 403, message: []string{"gatehouse denied Pod " + prodNS + "/signed-only", "no valid gatehouse VSA"}, absent: []string{"no signature"}}},
 		// The tag names the attested image: only the pinning rule denies.
 		{"tag in an enforcing prod namespace is refused", createPod(pod(prodNS, "by-tag", nil, s.images.attestedTag)),
 			want{code: 403, message: []string{"is not pinned by digest"}, absent: []string{"no signature", "VSA"}}},
@@ -541,7 +546,7 @@ func TestE2EAdmission(t *testing.T) {
 			want{code: 403, message: []string{"nvidia.com/gpu", gpuL + "=true"}}},
 		{"GPU pod where GPUs are allowed is created", createPod(gpuPod(gpuNS)), want{}},
 		{"deployment with a bad template is refused", createDeployment(prodNS, "web", unsigned),
-			want{code: 403, message: []string{"gatehouse denied Deployment e2e-prod/web", "has no signatures"}}},
+			want{code: 403, message: []string{"gatehouse denied Deployment " + prodNS + "/web", "has no signatures"}}},
 		{"exempt namespace is not reviewed", createPod(pod("kube-system", "gatehouse-e2e-unsigned", nil, unsigned)), want{}},
 	}
 	for _, tc := range cases {
