@@ -85,7 +85,7 @@ func newKubeNamespaces(ctx context.Context, c corev1client.NamespacesGetter, log
 	sctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	if !toolscache.WaitForCacheSync(sctx.Done(), inf.HasSynced) {
-		return nil, fmt.Errorf("kubernetes: namespaces not listed within %s (check the API server address and RBAC: namespaces get, list, watch)", syncTimeout)
+		return nil, fmt.Errorf("kubernetes: namespaces could not be listed (waited up to %s; check the API server address and RBAC: namespaces get, list, watch)", syncTimeout)
 	}
 	return &KubeNamespaces{client: c, informer: inf, log: log}, nil
 }
