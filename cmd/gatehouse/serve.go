@@ -139,6 +139,12 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	if err != nil {
 		return undecided(err)
 	}
+	// Listening first: a bad or taken address fails before any work.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return undecided(fmt.Errorf("--addr: %w", err))
+	}
+	defer ln.Close() // Serve closes it; this covers the returns before
 	getCert, err := serveCertificate(o, log)
 	if err != nil {
 		return undecided(err)
@@ -197,10 +203,6 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		log.Info("policy loaded", "revision", policy.Revision(), "digest", policy.Digest())
 	}
 
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return undecided(fmt.Errorf("--addr: %w", err))
-	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watch(watchCtx, o, src, &policy, &state, build, handler, metrics, log)

@@ -35,7 +35,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--self-signed", "--bundle", "https://example/b.tar.gz"}, "--bundle-key"},
 		{[]string{"serve", "--self-signed", "--kubeconfig", "k", "--in-cluster"}, "exclude each other"},
 		{[]string{"serve", "--self-signed", "--log-level", "loud"}, "--log-level"},
-		{[]string{"serve", "--self-signed", "--addr", "256.0.0.1:99999", "--config", "../../admission/testdata/e2e/gatehouse.yaml"}, "--addr"},
+		{[]string{"serve", "--self-signed", "--addr", "256.0.0.1:99999", "--config", "admission/testdata/e2e/gatehouse.yaml", "--self-signed-ca", os.DevNull}, "--addr"},
 		{[]string{"serve", "--self-signed", "stray"}, "unknown command"},
 	} {
 		r := gatehouse(t, nil, tt.args...)
