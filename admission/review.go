@@ -87,6 +87,9 @@ func EncodeResponse(w io.Writer, uid types.UID, resp *admissionv1.AdmissionRespo
 // ErrorResponse is the answer to a request that could not be reviewed
 // (DecodeReview's errors): a denial naming why.
 func ErrorResponse(err error) *admissionv1.AdmissionResponse {
+	if err == nil {
+		err = ErrBadReview
+	}
 	return denyResponse(http.StatusBadRequest, "gatehouse: "+err.Error())
 }
 

@@ -75,6 +75,9 @@ func TestEncodeResponse(t *testing.T) {
 			t.Fatalf("a denial without a reason: %s", b.String())
 		}
 	}
+	if r := ErrorResponse(nil); r.Allowed || r.Result.Message != "gatehouse: bad AdmissionReview" {
+		t.Fatalf("nil error response %+v", r.Result)
+	}
 	if r := ErrorResponse(errors.New("x")); r.Result.Code != 400 || r.Result.Status != metav1.StatusFailure {
 		t.Fatalf("error response %+v", r.Result)
 	}
@@ -102,7 +105,7 @@ func FuzzDecodeReview(f *testing.F) {
 		if rv.Request == nil || rv.Request.UID == "" {
 			t.Fatal("decoded without a request uid")
 		}
-		if err := EncodeResponse(&bytes.Buffer{}, rv.Request.UID, ErrorResponse(err)); err != nil {
+		if err := EncodeResponse(&bytes.Buffer{}, rv.Request.UID, allowResponse("")); err != nil {
 			t.Fatal(err)
 		}
 	})
