@@ -3,6 +3,7 @@ package admission
 import (
 	"container/list"
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -93,33 +94,41 @@ func (c *cache) len() int {
 
 // do returns the cached verdict for k (hit true), or runs verify once for
 // all concurrent callers and caches its verdict for the ttl it returns
-// (0: not cached). A caller whose ctx ends while waiting gets ctx's error.
+// (0: not cached). verify runs on its own goroutine: a caller whose ctx
+// ends first gets ctx's error while the verification finishes for the
+// cache (verify must bound its own time).
 func (c *cache) do(ctx context.Context, k cacheKey, verify func() (verdict, time.Duration)) (verdict, bool) {
 	c.mu.Lock()
 	if v, ok := c.getLocked(k); ok {
 		c.mu.Unlock()
 		return v, true
 	}
-	if f, ok := c.flights[k]; ok {
-		c.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.v, false
-		case <-ctx.Done():
-			return verdict{err: context.Cause(ctx)}, false
-		}
+	f, inFlight := c.flights[k]
+	if !inFlight {
+		f = &cacheFlight{done: make(chan struct{})}
+		c.flights[k] = f
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					// A verifier bug must not take the server down: this
+					// image is "could not be verified" (never cached).
+					f.v = verdict{err: fmt.Errorf("verification failed unexpectedly: %v", r)}
+				}
+				c.mu.Lock()
+				delete(c.flights, k)
+				c.mu.Unlock()
+				close(f.done)
+			}()
+			v, ttl := verify()
+			c.put(k, v, ttl)
+			f.v = v
+		}()
 	}
-	f := &cacheFlight{done: make(chan struct{})}
-	c.flights[k] = f
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.flights, k)
-		c.mu.Unlock()
-		close(f.done)
-	}()
-	v, ttl := verify()
-	c.put(k, v, ttl)
-	f.v = v
-	return v, false
+	select {
+	case <-f.done:
+		return f.v, false
+	case <-ctx.Done():
+		return verdict{err: context.Cause(ctx)}, false
+	}
 }
