@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,24 @@ func TestBindEvidence(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAdmissionPolicyOutsideGatesDigest: the admission webhook's Rego
+// (package gatehouse.admission) is not a gate and does not change the
+// policy digest every VSA states.
+func TestAdmissionPolicyOutsideGatesDigest(t *testing.T) {
+	dir := t.TempDir()
+	src := "package gatehouse.admission\n\ndeny contains \"x\" if input.request.kind == \"Pod\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "admission.rego"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	with := newTestEngine(t, WithPolicies(dir))
+	without := newTestEngine(t)
+	if with.PolicyDigest() != without.PolicyDigest() {
+		t.Errorf("the admission policy changed the gates digest: %s vs %s", with.PolicyDigest(), without.PolicyDigest())
+	}
+	if slices.Contains(with.Gates(), "admission") {
+		t.Errorf("admission listed as a gate: %v", with.Gates())
 	}
 }

@@ -177,6 +177,14 @@ func checkBundleSize(r io.Reader) error {
 	}
 }
 
+// admissionPackage is the admission webhook's Rego (package admission).
+const admissionPackage = "gatehouse.admission"
+
+func isAdmissionModule(m *ast.Module) bool {
+	pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
+	return pkg == admissionPackage || strings.HasPrefix(pkg, admissionPackage+".") || strings.HasPrefix(pkg, admissionPackage+"_")
+}
+
 // compilePolicies parses and compiles every source once.
 func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, error) {
 	sort.Slice(srcs, func(i, j int) bool { return srcs[i].name < srcs[j].name })
@@ -189,6 +197,12 @@ func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, erro
 		m, err := ast.ParseModuleWithOpts(s.name, string(s.src), ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 		if err != nil {
 			return nil, fmt.Errorf("parse policy: %w", err)
+		}
+		// The admission webhook's policy ships in the same bundle but is
+		// not a gate: it stays out of the gates' compiler and digest, so
+		// editing it does not invalidate every VSA.
+		if isAdmissionModule(m) {
+			continue
 		}
 		modules[s.name] = m
 		// The digest covers names and contents, length-prefixed so no two
@@ -209,10 +223,15 @@ func compilePolicies(srcs []policySource, data map[string]any) (*bundleSet, erro
 		evidenceParams: map[string]evidenceParams{},
 	}
 	for _, s := range srcs {
-		bs.sources = append(bs.sources, s.name)
+		if modules[s.name] != nil {
+			bs.sources = append(bs.sources, s.name)
+		}
 	}
 	for _, s := range srcs {
 		m := modules[s.name]
+		if m == nil {
+			continue // the admission policy: not a gate
+		}
 		pkg := strings.TrimPrefix(m.Package.Path.String(), "data.")
 		gate, ok := strings.CutPrefix(pkg, gatePackagePrefix)
 		if !ok || strings.Contains(gate, ".") {
