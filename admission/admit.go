@@ -60,9 +60,11 @@ type Options struct {
 	// Gates is gatehouse.yaml: environments, required gates per kind and
 	// params.signature per environment.
 	Gates *gates.Config
-	// Engine gives the gates policy and configuration digests that VSAs
-	// must state; nil only when the configuration lists accepted digests.
-	Engine     *gates.Engine
+	// Engines give, per environment, the gates policy and configuration
+	// digests that VSAs must state: each built as `gatehouse check` builds
+	// it for that environment (its policies and waivers). An environment
+	// without one relies on the configuration's accepted digests.
+	Engines    map[string]*gates.Engine
 	Verifier   ImageVerifier
 	Namespaces NamespaceLookup // StaticNamespaces(Config) when nil
 	Policy     *Policy
@@ -140,17 +142,16 @@ func New(o Options) (*Admitter, error) {
 		if len(verifiers) == 0 {
 			return nil, fmt.Errorf("%s: admission.vsa.keys: no keys to verify VSAs with (or set admission.vsa.require: false to rely on signatures alone)", cfg.file)
 		}
-		if o.Engine != nil {
-			policyDigests = append(policyDigests, o.Engine.PolicyDigest())
-		}
-		if len(policyDigests) == 0 {
-			return nil, errors.New("admission: no accepted gates policy digest: give the gates engine or admission.vsa.accepted_policy_digests")
-		}
 	}
 	for _, env := range o.Gates.EnvironmentNames() {
 		ep := &envPolicy{name: env}
-		if o.Engine != nil {
-			ep.configDigest = o.Engine.ConfigDigest(env)
+		envPolicyDigests := policyDigests
+		if e := o.Engines[env]; e != nil {
+			envPolicyDigests = append(slices.Clone(policyDigests), e.PolicyDigest())
+			ep.configDigest = e.ConfigDigest(env)
+		}
+		if cfg.VSA.RequireVSA() && len(envPolicyDigests) == 0 {
+			return nil, fmt.Errorf("admission: environment %s: no accepted gates policy digest: give its gates engine or admission.vsa.accepted_policy_digests", env)
 		}
 		var sig *oci.Policy
 		sigParams := o.Gates.GateParams(env, "signature")
@@ -175,7 +176,7 @@ func New(o Options) (*Admitter, error) {
 				}
 				kp.out.p.VSA = &attest.VSAPolicy{
 					Verifiers:             verifiers,
-					AcceptedPolicyDigests: policyDigests,
+					AcceptedPolicyDigests: envPolicyDigests,
 					MaxAge:                cfg.VSA.MaxAge,
 					Level:                 attest.EnvironmentLevel(env),
 					Environment:           env,

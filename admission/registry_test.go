@@ -94,7 +94,7 @@ admission:
 		t.Fatal(err)
 	}
 	client := oci.New(oci.Options{Timeout: 10 * time.Second})
-	a, err := New(Options{Config: cfg, Gates: g, Engine: engine, Verifier: client, Policy: pol})
+	a, err := New(Options{Config: cfg, Gates: g, Engines: map[string]*gates.Engine{"prod": engine}, Verifier: client, Policy: pol})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -273,7 +273,7 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	if err != nil {
 		return undecided(err)
 	}
-	envName, env, err := cfg.Environment(o.env)
+	envName, _, err := cfg.Environment(o.env)
 	if err != nil {
 		return undecided(err)
 	}
@@ -294,28 +294,11 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 		}
 	}
 
-	opts := []gates.Option{gates.WithConfig(cfg), gates.WithTimeout(o.timeout)}
-	// The embedded bundle is always given: without the default gates it
-	// still supplies the library (gatehouse.lib) custom gates import.
-	opts = append(opts, gates.WithDefaultPolicies(policies.FS))
-	if o.noDefaults || (env.DefaultPolicies != nil && !*env.DefaultPolicies) {
-		opts = append(opts, gates.WithoutDefaultPolicies())
+	eopts, err := engineOptions(cfg, envName, o.policies, o.noDefaults, o.waivers)
+	if err != nil {
+		return undecided(err)
 	}
-	for _, p := range env.Policies {
-		opts = append(opts, gates.WithPolicies(cfg.Path(p)))
-	}
-	opts = append(opts, gates.WithPolicies(o.policies...))
-	waiverFile := o.waivers
-	if waiverFile == "" && env.Waivers != "" {
-		waiverFile = cfg.Path(env.Waivers)
-	}
-	if waiverFile != "" {
-		ws, err := gates.LoadWaivers(waiverFile)
-		if err != nil {
-			return undecided(err)
-		}
-		opts = append(opts, gates.WithWaivers(ws))
-	}
+	opts := append([]gates.Option{gates.WithTimeout(o.timeout)}, eopts...)
 	engine, err := gates.New(opts...)
 	if err != nil {
 		return undecided(err)

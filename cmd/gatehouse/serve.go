@@ -303,18 +303,25 @@ func buildAdmitter(o serveOptions, policy *admission.Policy, verifier admission.
 	if err != nil {
 		return nil, err
 	}
-	// The engine states the gates policy and configuration digests a VSA
-	// must carry; it is built as `gatehouse check` builds it.
-	engine, err := gates.New(gates.WithConfig(cfg), gates.WithDefaultPolicies(policies.FS), gates.WithPolicies(o.gatePolicies...))
-	if err != nil {
-		return nil, err
+	// One engine per environment, built as `gatehouse check` builds it
+	// (the environment's policies and waivers): each states the gates
+	// policy and configuration digests a VSA for that environment carries.
+	engines := map[string]*gates.Engine{}
+	for _, env := range cfg.EnvironmentNames() {
+		opts, err := engineOptions(cfg, env, o.gatePolicies, false, "")
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", env, err)
+		}
+		if engines[env], err = gates.New(opts...); err != nil {
+			return nil, fmt.Errorf("environment %s: %w", env, err)
+		}
 	}
 	var ns admission.NamespaceLookup // nil: the configuration's static namespaces
 	if kube != nil {
 		ns = kube.For(acfg)
 	}
 	a, err := admission.New(admission.Options{
-		Config: acfg, Gates: cfg, Engine: engine, Verifier: verifier, Namespaces: ns, Policy: policy, Recorder: recorder,
+		Config: acfg, Gates: cfg, Engines: engines, Verifier: verifier, Namespaces: ns, Policy: policy, Recorder: recorder,
 	})
 	if err != nil {
 		return nil, err
