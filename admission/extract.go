@@ -12,6 +12,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jsonscan"
 )
 
 // Limits on the objects extraction reads: an object is outside input.
@@ -193,35 +195,7 @@ func decodeObject(raw []byte) (map[string]any, error) {
 
 // jsonDepth is the deepest nesting of brackets in raw, outside strings; it
 // stops counting once past MaxDepth.
-func jsonDepth(raw []byte) int {
-	depth, deepest, inString, escaped := 0, 0, false, false
-	for _, c := range raw {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > deepest {
-				deepest = depth
-				if deepest > MaxDepth {
-					return deepest
-				}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
-}
+func jsonDepth(raw []byte) int { return jsonscan.Depth(raw, MaxDepth) }
 
 // walker collects a workload; the first error stops it.
 type walker struct {

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jsonscan"
 )
 
 // Limits bound the parsers of this package. The zero value of a field
@@ -66,30 +68,8 @@ func checkJSON(what string, data []byte, l Limits) error {
 	if len(data) > l.MaxBytes {
 		return malformed(what, "%d bytes is more than the %d byte limit", len(data), l.MaxBytes)
 	}
-	depth, inString, escaped := 0, false, false
-	for _, c := range data {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > l.MaxDepth {
-				return malformed(what, "JSON nesting deeper than %d", l.MaxDepth)
-			}
-		case '}', ']':
-			depth--
-		}
+	if jsonscan.Depth(data, l.MaxDepth) > l.MaxDepth {
+		return malformed(what, "JSON nesting deeper than %d", l.MaxDepth)
 	}
 	return nil
 }
@@ -197,35 +177,7 @@ func jsonMembers(what, path string, data []byte) ([]jsonMember, error) {
 
 // countMembers counts the members of a well-formed JSON object: the colons
 // outside strings at its top level.
-func countMembers(obj []byte) int {
-	n, depth, inString, escaped := 0, 0, false, false
-	for _, c := range obj {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ':':
-			if depth == 1 {
-				n++
-			}
-		}
-	}
-	return n
-}
+func countMembers(obj []byte) int { return jsonscan.TopLevel(obj, ':') }
 
 func objectName(path string) string {
 	if path == "" {

@@ -16,6 +16,8 @@ import (
 	slsa1 "github.com/in-toto/in-toto-golang/in_toto/slsa_provenance/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jsonscan"
 )
 
 // In-toto statement types and the predicate types this package knows,
@@ -159,33 +161,7 @@ func countElements(arr []byte) int {
 	if len(bytes.TrimSpace(arr[1:len(arr)-1])) == 0 {
 		return 0
 	}
-	n, depth, inString, escaped := 1, 0, false, false
-	for _, c := range arr {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ',':
-			if depth == 1 {
-				n++
-			}
-		}
-	}
-	return n
+	return jsonscan.TopLevel(arr, ',') + 1
 }
 
 func jsonKind(c byte) string {
