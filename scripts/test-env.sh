@@ -13,3 +13,5 @@ unset _cosign
 _kube="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/kube-${KUBE_VERSION:-v1.37.2}-etcd-${ETCD_VERSION:-v3.7.0}"
 [ -x "$_kube/kube-apiserver" ] && [ -x "$_kube/etcd" ] && export GATEHOUSE_KUBE_ASSETS="$_kube"
 unset _kube
+# Debian's chromium (scripts/test-setup.sh) for audit/web_test.go.
+if command -v chromium >/dev/null 2>&1; then export GATEHOUSE_CHROMIUM="$(command -v chromium)"; fi

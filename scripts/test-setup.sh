@@ -2,12 +2,15 @@
 # Installs what the tests need on a fresh Debian machine:
 #  - docker-registry (the Distribution registry), which the attest/oci tests
 #    start on 127.0.0.1 themselves (or use GATEHOUSE_TEST_REGISTRY=host:port);
-#  - the opa CLI at the version go.mod names, for `opa test` of the policies.
+#  - the opa CLI at the version go.mod names, for `opa test` of the policies;
+#  - Debian's chromium, headless, for the audit web pages' end-to-end test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# Debian's chromium for the audit pages' browser test (audit/web_test.go).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${need[*]} from Debian's packages"
