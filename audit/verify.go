@@ -1,0 +1,204 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// VerifyResult is what Verify found. OK is true only when every entry
+// chains to the one before, the head and every checkpoint agree with the
+// entries, and every checkpoint's signature verifies. Otherwise FirstBad
+// names the first entry that was changed, removed or reordered when one
+// can be named, BadCheckpoint the first checkpoint that fails, and Reason
+// says what is wrong in words.
+type VerifyResult struct {
+	OK          bool   `json:"ok"`
+	Entries     int64  `json:"entries"`
+	Head        string `json:"head"`
+	Checkpoints int    `json:"checkpoints"` // checkpoints that verified
+	// SignaturesChecked is false when Verify was given no keys: the
+	// checkpoints' sizes and heads were checked, their signatures not.
+	SignaturesChecked bool        `json:"signatures_checked"`
+	LastCheckpoint    *Checkpoint `json:"last_checkpoint,omitempty"` // the newest that verified
+	FirstBad          *int64      `json:"first_bad,omitempty"`
+	BadCheckpoint     *Checkpoint `json:"bad_checkpoint,omitempty"`
+	Reason            string      `json:"reason,omitempty"`
+}
+
+// Verify recomputes s's chain from the first entry, compares it with the
+// stored head and checkpoints, and checks each checkpoint's signature with
+// verifiers (any one verifying is enough). The error is for a store that
+// could not be read; tampering is a result with OK false.
+func Verify(ctx context.Context, s Store, verifiers []signature.Verifier) (*VerifyResult, error) {
+	cps, err := s.Checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v := newChainCheck(cps)
+	if err := rangeRaw(ctx, s, func(seq int64, hash string, body []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v.add(seq, hash, body)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	size, head, err := s.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.finish(&size, head, verifiers), nil
+}
+
+// rangeRaw streams a store's entries as stored bytes: a SQL store hands
+// over what it keeps; another Store's entries are re-encoded.
+func rangeRaw(ctx context.Context, s Store, fn func(seq int64, hash string, body []byte) error) error {
+	if r, ok := s.(interface {
+		rangeRaw(ctx context.Context, from, to int64, fn func(int64, string, []byte) error) error
+	}); ok {
+		return r.rangeRaw(ctx, 1, 0, fn)
+	}
+	return s.Range(ctx, 1, 0, func(e Entry) error {
+		body, err := entryBody(&e)
+		if err != nil {
+			return err
+		}
+		return fn(e.Seq, e.Hash, body)
+	})
+}
+
+// chainCheck verifies entries fed in order.
+type chainCheck struct {
+	cps    []Checkpoint
+	want   map[int64]bool   // sizes checkpoints name
+	hashes map[int64]string // hash of the entry at each such size
+	n      int64            // entries seen
+	prev   string           // hash of the last entry seen
+	r      VerifyResult
+}
+
+func newChainCheck(cps []Checkpoint) *chainCheck {
+	v := &chainCheck{cps: cps, want: map[int64]bool{}, hashes: map[int64]string{}}
+	for _, c := range cps {
+		v.want[c.Size] = true
+	}
+	return v
+}
+
+func (v *chainCheck) bad(seq int64, format string, args ...any) {
+	if v.r.Reason != "" {
+		return // the first problem is the one to name
+	}
+	v.r.FirstBad = &seq
+	v.r.Reason = fmt.Sprintf(format, args...)
+}
+
+// bodyHead is the part of an entry body the chain check reads.
+type bodyHead struct {
+	Seq      int64  `json:"seq"`
+	PrevHash string `json:"prev_hash"`
+}
+
+// add checks the entry stored at seq (its position) with its stated hash
+// and body.
+func (v *chainCheck) add(seq int64, hash string, body []byte) {
+	want := v.n + 1
+	if seq != want && v.r.Reason == "" {
+		if seq > want {
+			v.bad(want, "entry %d is missing (the next stored entry is %d): entries were removed", want, seq)
+		} else {
+			v.bad(seq, "entry %d appears twice or out of order", seq)
+		}
+	}
+	v.n++
+	if got := hashBody(body); got != hash {
+		v.bad(seq, "entry %d was changed: its content does not match its hash", seq)
+	}
+	var h bodyHead
+	if err := json.Unmarshal(body, &h); err != nil {
+		v.bad(seq, "entry %d does not decode: %v", seq, err)
+	} else {
+		switch {
+		case h.Seq != seq:
+			v.bad(seq, "entry %d holds the entry numbered %d: entries were reordered or moved", seq, h.Seq)
+		case h.PrevHash != v.prev && seq > 1:
+			// This entry's own hash holds, so what it committed to is
+			// what it was appended after: the entry before it changed.
+			v.bad(seq-1, "entry %d was changed: its hash is not the one entry %d committed to", seq-1, seq)
+		case h.PrevHash != "" && seq == 1:
+			v.bad(1, "entry 1 names a previous entry: the log's beginning was removed")
+		}
+	}
+	v.prev = hash
+	if v.want[seq] {
+		v.hashes[seq] = hash
+	}
+}
+
+// finish compares the chain with the stored head (when there is one) and
+// the checkpoints, and returns the result.
+func (v *chainCheck) finish(headSize *int64, head string, verifiers []signature.Verifier) *VerifyResult {
+	r := &v.r
+	r.Entries, r.Head = v.n, v.prev
+	r.SignaturesChecked = len(verifiers) > 0
+	if headSize != nil {
+		switch {
+		case *headSize > v.n:
+			v.bad(v.n+1, "the log ends at entry %d but its head says %d entries: entries from %d on were removed", v.n, *headSize, v.n+1)
+		case *headSize < v.n:
+			v.bad(*headSize+1, "the log's head says %d entries but %d are stored: entries from %d on were added outside gatehouse", *headSize, v.n, *headSize+1)
+		case head != v.prev:
+			v.bad(v.n, "entry %d's hash is not the log's head: it was changed", v.n)
+		}
+	}
+	var prevGood int64
+	for i := range v.cps {
+		c := v.cps[i]
+		if r.BadCheckpoint != nil {
+			break
+		}
+		fail := func(format string, args ...any) {
+			r.BadCheckpoint = &c
+			if r.Reason == "" {
+				r.Reason = fmt.Sprintf("checkpoint at size %d (%s): ", c.Size, c.Time.Format("2006-01-02T15:04:05Z")) + fmt.Sprintf(format, args...)
+			}
+		}
+		if len(verifiers) > 0 && !verifyAny(verifiers, c) {
+			fail("its signature does not verify with any trusted key: it is forged or signed by another key")
+			continue
+		}
+		switch {
+		case c.Size > v.n:
+			fail("the log has only %d entries: entries %d to %d, covered by this checkpoint, were removed", v.n, v.n+1, c.Size)
+			if r.FirstBad == nil {
+				first := v.n + 1
+				r.FirstBad = &first
+			}
+		case c.Size > 0 && v.hashes[c.Size] != c.Head:
+			fail("entry %d's hash differs from the signed head: entries %d to %d were rewritten", c.Size, prevGood+1, c.Size)
+		case c.Size == 0 && c.Head != "":
+			fail("an empty log's checkpoint names a head")
+		default:
+			r.Checkpoints++
+			r.LastCheckpoint = &c
+			prevGood = c.Size
+		}
+	}
+	r.OK = r.Reason == ""
+	return r
+}
+
+func verifyAny(vs []signature.Verifier, c Checkpoint) bool {
+	msg := c.SignedMessage()
+	for _, v := range vs {
+		if v.VerifySignature(bytes.NewReader(c.Signature), bytes.NewReader(msg)) == nil {
+			return true
+		}
+	}
+	return false
+}
