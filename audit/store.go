@@ -165,8 +165,7 @@ func buildQuery(q Query, ph func(int) string) (string, []any, int, error) {
 		where = append(where, "ts < "+arg(q.To.UnixNano()))
 	}
 	if q.Subject != "" {
-		a := arg(q.Subject)
-		where = append(where, "(subject_name = "+a+" OR subject_ref = "+a+")")
+		where = append(where, "(subject_name = "+arg(q.Subject)+" OR subject_ref = "+arg(q.Subject)+")")
 	}
 	eq("digest", q.Digest)
 	eq("kind", q.Kind)
