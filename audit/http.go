@@ -177,9 +177,8 @@ type HandlerOptions struct {
 	Verifiers []signature.Verifier
 	// PublicKey (PEM) goes into the export bundle for the auditor.
 	PublicKey []byte
-	// Report writes the HTML report of decisions from <= time < to; nil:
-	// the download answers 501.
-	Report func(ctx context.Context, s Store, w io.Writer, from, to time.Time) error
+	// Report writes the HTML report; nil: WriteReport.
+	Report func(ctx context.Context, s Store, w io.Writer, o ReportOptions) error
 	// VerifyTTL is how long a verification result is reused (default 30s).
 	VerifyTTL time.Duration
 	// AllowPlainHTTP serves requests that did not arrive over TLS (tests,
@@ -211,6 +210,9 @@ func Handler(o HandlerOptions) http.Handler {
 	}
 	if s.o.VerifyTTL <= 0 {
 		s.o.VerifyTTL = DefaultVerifyTTL
+	}
+	if s.o.Report == nil {
+		s.o.Report = WriteReport
 	}
 	s.chain = verifyCache{ttl: s.o.VerifyTTL, now: s.now, run: s.verify}
 	s.pages = newPages()
@@ -391,10 +393,10 @@ func ParseQuery(v url.Values) (Query, error) {
 	}
 	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
 	var err error
-	if q.From, err = parseTime(get("from"), false); err != nil {
+	if q.From, err = ParseTime(get("from"), false); err != nil {
 		return q, fmt.Errorf("from: %w", err)
 	}
-	if q.To, err = parseTime(get("to"), true); err != nil {
+	if q.To, err = ParseTime(get("to"), true); err != nil {
 		return q, fmt.Errorf("to: %w", err)
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
@@ -421,7 +423,11 @@ func ParseQuery(v url.Values) (Query, error) {
 	return q, nil
 }
 
-func parseTime(s string, end bool) (time.Time, error) {
+// ParseTime reads a time bound given by a person: RFC 3339, or a date
+// (YYYY-MM-DD, UTC) which as an end bound (end true) means through the end
+// of that day (the next midnight, for an exclusive bound like Query.To).
+// "" is the zero time.
+func ParseTime(s string, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -490,7 +496,7 @@ func wantsCSV(r *http.Request) bool {
 
 // csvHeader are the columns of WriteCSV.
 var csvHeader = []string{"seq", "time", "door", "verdict", "kind", "ref", "name", "digest", "environment", "namespace",
-	"gates", "violations", "warnings", "waived", "waiver_approvers", "policy_digest", "config_digest", "user", "ci_run_url", "hash"}
+	"gates", "violations", "warnings", "waived", "waiver_approvers", "policy_digest", "config_digest", "user", "ci_run_url", "commit", "hash"}
 
 // WriteCSV writes entries as CSV, one decision a row; findings as
 // "gate/rule" joined with "; ". Cells that a spreadsheet would run as a
@@ -509,7 +515,7 @@ func WriteCSV(w io.Writer, entries []Entry) error {
 		row := []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Door, e.Verdict,
 			string(e.Subject.Kind), e.Subject.Ref, e.Subject.Name, e.Subject.Digest, e.Environment, e.Namespace,
 			strings.Join(e.Gates, "; "), findings(e.Violations), findings(e.Warnings), waived(e.Waived),
-			strings.Join(approvers, "; "), e.PolicyDigest, e.ConfigDigest, e.Decider.User, e.Decider.CIRunURL, e.Hash}
+			strings.Join(approvers, "; "), e.PolicyDigest, e.ConfigDigest, e.Decider.User, e.Decider.CIRunURL, e.Decider.Commit, e.Hash}
 		for i, c := range row {
 			row[i] = csvSafe(c)
 		}
@@ -665,9 +671,6 @@ func (s *server) download(write func(r *http.Request, f *os.File) (name, ctype s
 		case errors.As(err, &bad):
 			apiError(w, http.StatusBadRequest, err.Error())
 			return
-		case errors.Is(err, errNoReport):
-			apiError(w, http.StatusNotImplemented, err.Error())
-			return
 		case err != nil:
 			s.storeError(w, r, err)
 			return
@@ -688,8 +691,6 @@ func (s *server) download(write func(r *http.Request, f *os.File) (name, ctype s
 	}
 }
 
-var errNoReport = errors.New("this server was started without the report")
-
 type badRequest struct{ err error }
 
 func (b *badRequest) Error() string { return b.err.Error() }
@@ -701,10 +702,10 @@ func (s *server) reportRange(v url.Values) (from, to time.Time, err error) {
 			return from, to, &badRequest{fmt.Errorf("unknown parameter %q; the report takes from and to", clip(k))}
 		}
 	}
-	if to, err = parseTime(v.Get("to"), true); err != nil {
+	if to, err = ParseTime(v.Get("to"), true); err != nil {
 		return from, to, &badRequest{fmt.Errorf("to: %w", err)}
 	}
-	if from, err = parseTime(v.Get("from"), false); err != nil {
+	if from, err = ParseTime(v.Get("from"), false); err != nil {
 		return from, to, &badRequest{fmt.Errorf("from: %w", err)}
 	}
 	if to.IsZero() {
@@ -724,10 +725,7 @@ func (s *server) writeReport(r *http.Request, f *os.File) (string, string, error
 	if err != nil {
 		return "", "", err
 	}
-	if s.o.Report == nil {
-		return "", "", errNoReport
-	}
-	if err := s.o.Report(r.Context(), s.o.Store, f, from, to); err != nil {
+	if err := s.o.Report(r.Context(), s.o.Store, f, ReportOptions{From: from, To: to, Now: s.now()}); err != nil {
 		return "", "", fmt.Errorf("report: %w", err)
 	}
 	name := fmt.Sprintf("gatehouse-audit-report-%s-%s.html", from.Format(time.DateOnly), to.Format(time.DateOnly))

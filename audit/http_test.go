@@ -573,8 +573,15 @@ func TestDownloads(t *testing.T) {
 		t.Fatalf("export does not verify: %v %+v", err, res)
 	}
 	resp, body = ts.do(t, "GET", "/audit/api/report?from=2026-03-01&to=2026-03-31", auditorToken, nil)
-	if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(body, "without the report") {
-		t.Fatalf("report without a writer: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		resp.Header.Get("Content-Disposition") != `attachment; filename="gatehouse-audit-report-2026-03-01-2026-04-01.html"` ||
+		!strings.Contains(body, "unsafe_pickle") || !strings.Contains(body, "Jo Privacy-Officer") {
+		t.Fatalf("report: %d %v %.300s", resp.StatusCode, resp.Header, body)
+	}
+	// The default period is the last 30 days: March's decisions are not in April's.
+	late := newTestServer(t, HandlerOptions{Now: func() time.Time { return testTime.AddDate(0, 2, 0) }})
+	if resp, body := late.do(t, "GET", "/audit/api/report", auditorToken, nil); resp.StatusCode != 200 || strings.Contains(body, "unsafe_pickle") {
+		t.Errorf("default period: %d, mentions March's denial: %v", resp.StatusCode, strings.Contains(body, "unsafe_pickle"))
 	}
 	for path, want := range map[string]string{"/audit/api/report?from=junk": "from:", "/audit/api/report?x=1": "unknown parameter", "/audit/api/export?a=1": "takes no parameters"} {
 		if resp, body := ts.do(t, "GET", path, auditorToken, nil); resp.StatusCode != 400 || !strings.Contains(body, want) {
