@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"slices"
 	"strconv"
@@ -43,7 +44,7 @@ func Canonical(doc []byte) ([]byte, error) {
 	if err := canonValue(d, &out, 0); err != nil {
 		return nil, fmt.Errorf("canonical json: %w", err)
 	}
-	if _, err := d.Token(); err == nil {
+	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("canonical json: data after the document")
 	}
 	return out.Bytes(), nil
