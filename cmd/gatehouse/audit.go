@@ -526,3 +526,56 @@ func writeEntriesCSV(w io.Writer, entries []audit.Entry) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// auditSink is the audit log a door records its decisions into (--audit
+// DSN on check and serve), with --audit-key signing its checkpoints.
+type auditSink struct {
+	store    audit.Store
+	recorder *audit.Recorder
+	signed   bool
+	closed   bool
+}
+
+// openAuditSink opens the store dsn names and a Recorder on it. keyPath,
+// when given, signs a checkpoint every `every` entries and `interval`, and
+// one at Close, so what a run recorded is covered when it ends.
+func openAuditSink(ctx context.Context, dsn, keyPath string, every int, interval time.Duration) (*auditSink, error) {
+	o := audit.RecorderOptions{Every: every, Interval: interval}
+	if keyPath != "" {
+		sv, err := attest.LoadSigner(keyPath)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		pub, err := sv.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		if o.KeyID, err = attest.Fingerprint(pub); err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		o.Signer = sv
+	}
+	s, err := audit.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("--audit: %w", err)
+	}
+	return &auditSink{store: s, recorder: audit.NewRecorder(s, o), signed: o.Signer != nil}, nil
+}
+
+// Close signs a last checkpoint (with a key) and closes the store; once.
+func (a *auditSink) Close(ctx context.Context) error {
+	if a.closed {
+		return nil
+	}
+	a.closed = true
+	var err error
+	if a.signed {
+		if _, cerr := a.recorder.Checkpoint(ctx); cerr != nil {
+			err = fmt.Errorf("--audit: final checkpoint: %w", cerr)
+		}
+	}
+	if cerr := a.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("--audit: %w", cerr)
+	}
+	return err
+}

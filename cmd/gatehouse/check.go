@@ -37,6 +37,8 @@ type checkOptions struct {
 	attest     bool
 	key        string
 	attestFmt  string
+	audit      string
+	auditKey   string
 }
 
 func init() {
@@ -72,6 +74,8 @@ configuration, evidence unreachable, policy error): the reason is on stderr.`,
 	f.BoolVar(&o.attest, "attest", false, "sign a SLSA verification summary attestation for each subject that passed (needs --key)")
 	f.StringVar(&o.key, "key", "", "signing key for --attest (cosign key file or PKCS#8 PEM)")
 	f.StringVar(&o.attestFmt, "attest-format", "auto", "how --attest attaches an image's VSA: auto (a Sigstore bundle when the image carries bundles, else cosign's .att tag), bundle or tag")
+	f.StringVar(&o.audit, "audit", "", "record every decision in the audit log: sqlite:PATH, a file path or postgres://…")
+	f.StringVar(&o.auditKey, "audit-key", "", "private key that signs the audit log's checkpoint at the end of the run (as --key)")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -250,6 +254,9 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	if o.attest && o.key == "" {
 		return undecided(errors.New("--attest needs --key"))
 	}
+	if o.auditKey != "" && o.audit == "" {
+		return undecided(errors.New("--audit-key needs --audit"))
+	}
 	subjects := make([]gates.Subject, 0, len(args))
 	for _, a := range args {
 		s, err := gates.ParseSubject(a)
@@ -335,6 +342,14 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			return undecided(err)
 		}
 	}
+	// The audit log is opened before any work: a bad DSN or key fails fast.
+	var sink *auditSink
+	if o.audit != "" {
+		if sink, err = openAuditSink(ctx, o.audit, o.auditKey, 0, 0); err != nil {
+			return undecided(err)
+		}
+		defer sink.Close(context.WithoutCancel(ctx))
+	}
 	files, err := openOutputs(targets, o.output)
 	if err != nil {
 		return undecided(err)
@@ -379,6 +394,11 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			continue
 		}
 		results[i] = report.Result{Subject: d.Subject, Decision: d}
+	}
+	if sink != nil {
+		if err := recordCheck(ctx, sink, envName, results); err != nil {
+			return undecided(err)
+		}
 	}
 	for _, r := range results {
 		// The text report says it too; machine formats on stdout do not
@@ -565,4 +585,32 @@ func writeGitHub(results []report.Result, w io.Writer) error {
 		werr = cerr
 	}
 	return werr
+}
+
+// recordCheck records every result of the run in the audit log, a subject
+// that could not be decided as a "not decided" decision with its reason,
+// and signs the checkpoint that covers them. Decisions reached before an
+// interrupt are still recorded (within a bounded time): an answered
+// decision is in the log, or the run fails.
+func recordCheck(ctx context.Context, sink *auditSink, env string, results []report.Result) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	ctx = gates.WithRecordContext(ctx, gates.RecordContext{Door: "check"})
+	for _, r := range results {
+		d := r.Decision
+		if d == nil {
+			why := "not decided"
+			if r.Err != nil {
+				why = r.Err.Error()
+			}
+			d = &gates.Decision{Subject: r.Subject, Environment: env, Undecided: []string{why}, Time: time.Now().UTC()}
+		}
+		if err := sink.recorder.Record(ctx, d); err != nil {
+			return fmt.Errorf("--audit: %s not recorded: %w", r.Subject, err)
+		}
+	}
+	if err := sink.Close(ctx); err != nil {
+		return err
+	}
+	return nil
 }

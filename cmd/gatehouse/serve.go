@@ -34,6 +34,9 @@ type serveOptions struct {
 	admPolicies     []string
 	audit           string
 	auditSync       string
+	auditKey        string
+	auditEvery      int
+	auditInterval   time.Duration
 	kubeconfig      string
 	inCluster       bool
 	bundle          string
@@ -78,8 +81,11 @@ leaves the last good one in force. SIGTERM drains in-flight reviews.`,
 	f.StringVar(&o.configPath, "config", "", "configuration file with the admission: section (default: ./gatehouse.yaml if present, else the shipped defaults)")
 	f.StringArrayVar(&o.gatePolicies, "gate-policy", nil, "extra gates policy folder or bundle, as check --policy (its digest is what VSAs must state)")
 	f.StringArrayVar(&o.admPolicies, "admission-policy", nil, "admission policy folder (.rego and data.json; repeatable; default: the embedded policy); re-read when it changes")
-	f.StringVar(&o.audit, "audit", "", "where decisions are recorded: jsonl:PATH")
+	f.StringVar(&o.audit, "audit", "", "where decisions are recorded: the audit log (sqlite:PATH, a file path, postgres://…) or a JSON-lines file (jsonl:PATH)")
 	f.StringVar(&o.auditSync, "audit-sync", admission.SyncInterval, "when the JSON-lines audit file is fsynced: always, interval (every second) or never")
+	f.StringVar(&o.auditKey, "audit-key", "", "private key that signs the audit log's checkpoints (cosign key or PKCS#8 PEM)")
+	f.IntVar(&o.auditEvery, "audit-checkpoint-every", 1000, "sign a checkpoint after this many recorded decisions (with --audit-key)")
+	f.DurationVar(&o.auditInterval, "audit-checkpoint-interval", time.Minute, "and at least this often while decisions are recorded (with --audit-key)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to read namespace labels with (default: the configuration's static namespaces)")
 	f.BoolVar(&o.inCluster, "in-cluster", false, "read namespace labels with the pod's service account")
 	f.StringVar(&o.bundle, "bundle", "", "signed OPA bundle of the admission policy: https://… or oci://registry/repo:tag")
@@ -105,8 +111,10 @@ func (o serveOptions) check() error {
 		return errors.New("--bundle and --admission-policy exclude each other: the admission policy comes from one place")
 	case o.bundle != "" && len(o.bundleKeys) == 0:
 		return errors.New("--bundle needs --bundle-key: an unsigned policy bundle is not accepted")
-	case o.audit != "" && !strings.HasPrefix(o.audit, "jsonl:"):
-		return fmt.Errorf("--audit %s: want jsonl:PATH (the only recorder until the audit store exists)", o.audit)
+	case o.auditKey != "" && (o.audit == "" || strings.HasPrefix(o.audit, "jsonl:")):
+		return errors.New("--audit-key signs the audit log's checkpoints: it needs --audit sqlite:PATH or postgres://… (a jsonl: file has none)")
+	case o.auditEvery <= 0 || o.auditInterval <= 0:
+		return errors.New("--audit-checkpoint-every and --audit-checkpoint-interval must be positive")
 	case o.reload <= 0 || o.bundlePoll <= 0 || o.shutdownTimeout <= 0 || o.drainDelay < 0:
 		return errors.New("--reload-interval, --bundle-poll and --shutdown-timeout must be positive, --drain-delay not negative")
 	}
@@ -158,6 +166,18 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		}
 		defer r.Close()
 		recorder = r
+	} else if o.audit != "" {
+		sink, err := openAuditSink(ctx, o.audit, o.auditKey, o.auditEvery, o.auditInterval)
+		if err != nil {
+			return undecided(err)
+		}
+		// After the drain: the last checkpoint covers every answered review.
+		defer func() {
+			if err := sink.Close(context.WithoutCancel(ctx)); err != nil {
+				log.Error("audit log not closed cleanly", "err", err.Error())
+			}
+		}()
+		recorder = sink.recorder
 	}
 	// The policy comes first: the configuration's admitter needs one.
 	src, err := policySource(o)
