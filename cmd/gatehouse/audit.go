@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/audit"
-	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
@@ -199,7 +197,7 @@ the token of the next page is printed on stderr (table, csv) or in the
 				}
 			}
 			v.Set("limit", strconv.Itoa(limit))
-			q, err := parseAuditQuery(v)
+			q, err := audit.ParseQuery(v)
 			if err != nil {
 				return undecided(fmt.Errorf("audit query: %w", err))
 			}
@@ -280,7 +278,7 @@ func writeEntries(w io.Writer, format string, entries []audit.Entry, next string
 			NextPageToken string        `json:"next_page_token,omitempty"`
 		}{entries, next})
 	case "csv":
-		return writeEntriesCSV(w, entries)
+		return audit.WriteCSV(w, entries)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	io.WriteString(tw, strings.Join(tableColumns, "\t")+"\n")
@@ -307,7 +305,7 @@ func auditPeriod(from, to string) (time.Time, time.Time, error) {
 	if from == "" || to == "" {
 		return time.Time{}, time.Time{}, errors.New("--from and --to are required: a report covers a period")
 	}
-	q, err := parseAuditQuery(url.Values{"from": {from}, "to": {to}})
+	q, err := audit.ParseQuery(url.Values{"from": {from}, "to": {to}})
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
@@ -436,95 +434,6 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
-}
-
-// parseAuditQuery reads query parameters as audit.ParseQuery (audit/http.go,
-// not yet on main) does for the HTTP API: RFC 3339 or a date, "to" a date
-// meaning through that day. Replace with audit.ParseQuery when it lands.
-func parseAuditQuery(v url.Values) (audit.Query, error) {
-	q := audit.Query{
-		Subject: v.Get("subject"), Digest: v.Get("digest"), Kind: v.Get("kind"),
-		Environment: v.Get("environment"), Namespace: v.Get("namespace"),
-		Gate: v.Get("gate"), Rule: v.Get("rule"), Verdict: v.Get("verdict"), Waiver: v.Get("waiver"),
-		PolicyDigest: v.Get("policy_digest"), PageToken: v.Get("page_token"), Limit: audit.DefaultQueryLimit,
-	}
-	var err error
-	if q.From, err = parseAuditTime("--from", v.Get("from"), false); err != nil {
-		return q, err
-	}
-	if q.To, err = parseAuditTime("--to", v.Get("to"), true); err != nil {
-		return q, err
-	}
-	if !q.From.IsZero() && !q.To.IsZero() && q.To.Before(q.From) {
-		return q, errors.New("--to is before --from")
-	}
-	switch q.Verdict {
-	case "", gates.VerdictAllowed, gates.VerdictDenied, gates.VerdictNotDecided:
-	default:
-		return q, fmt.Errorf("--verdict %q: want allowed, denied or \"not decided\"", q.Verdict)
-	}
-	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > audit.MaxQueryLimit {
-			return q, fmt.Errorf("--limit %s: want a number from 1 to %d", l, audit.MaxQueryLimit)
-		}
-		q.Limit = n
-	}
-	return q, nil
-}
-
-func parseAuditTime(flag, s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		if end {
-			t = t.AddDate(0, 0, 1) // through the end of that day
-		}
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%s %q: want RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02)", flag, s)
-}
-
-// writeEntriesCSV writes entries as CSV; a cell a spreadsheet would run
-// as a formula (starting with = + - @ or a control character) gets a
-// leading single quote. Replace with audit.WriteCSV when it lands.
-func writeEntriesCSV(w io.Writer, entries []audit.Entry) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"seq", "time", "door", "verdict", "kind", "ref", "name", "digest", "environment", "namespace",
-		"gates", "violations", "warnings", "waived", "policy_digest", "config_digest", "user", "ci_run_url", "commit", "hash"}); err != nil {
-		return err
-	}
-	join := func(fs []gates.Finding) string {
-		var out []string
-		for _, f := range fs {
-			out = append(out, f.Gate+"/"+f.Rule)
-		}
-		return strings.Join(out, "; ")
-	}
-	for _, e := range entries {
-		var waived []gates.Finding
-		for _, a := range e.Waived {
-			waived = append(waived, a.Finding)
-		}
-		row := []string{strconv.FormatInt(e.Seq, 10), e.Time.UTC().Format(time.RFC3339Nano), e.Door, e.Verdict,
-			string(e.Subject.Kind), e.Subject.Ref, e.Subject.Name, e.Subject.Digest, e.Environment, e.Namespace,
-			strings.Join(e.Gates, "; "), join(e.Violations), join(e.Warnings), join(waived),
-			e.PolicyDigest, e.ConfigDigest, e.Decider.User, e.Decider.CIRunURL, e.Decider.Commit, e.Hash}
-		for i, c := range row {
-			if c != "" && (strings.ContainsRune("=+-@", rune(c[0])) || c[0] < 0x20) {
-				row[i] = "'" + c
-			}
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // auditSink is the audit log a door records its decisions into (--audit
