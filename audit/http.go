@@ -41,6 +41,8 @@ const (
 	MaxTokens          = 10000
 	MinTokenLength     = 16
 	maxLoginBytes      = 4 << 10
+	// DownloadTimeout bounds writing a report or export.
+	DownloadTimeout = 10 * time.Minute
 	// DefaultVerifyTTL is how long a verification result is reused.
 	DefaultVerifyTTL = 30 * time.Second
 )
@@ -658,6 +660,9 @@ func (s *server) apiVerify(w http.ResponseWriter, r *http.Request) {
 // error status, never a truncated file that looks whole.
 func (s *server) download(write func(r *http.Request, f *os.File) (name, ctype string, err error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// A whole log takes longer than the server's write timeout for
+		// reviews; downloads get their own (best effort: not every writer can).
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(DownloadTimeout))
 		f, err := os.CreateTemp("", "gatehouse-audit-*")
 		if err != nil {
 			s.storeError(w, r, err)

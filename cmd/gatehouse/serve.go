@@ -8,16 +8,21 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/admission"
+	"github.com/gatehouse-dev/gatehouse/attest"
 	"github.com/gatehouse-dev/gatehouse/attest/oci"
+	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
@@ -37,6 +42,7 @@ type serveOptions struct {
 	auditKey        string
 	auditEvery      int
 	auditInterval   time.Duration
+	auditTokens     string
 	kubeconfig      string
 	inCluster       bool
 	bundle          string
@@ -86,6 +92,7 @@ leaves the last good one in force. SIGTERM drains in-flight reviews.`,
 	f.StringVar(&o.auditKey, "audit-key", "", "private key that signs the audit log's checkpoints (cosign key or PKCS#8 PEM)")
 	f.IntVar(&o.auditEvery, "audit-checkpoint-every", 1000, "sign a checkpoint after this many recorded decisions (with --audit-key)")
 	f.DurationVar(&o.auditInterval, "audit-checkpoint-interval", time.Minute, "and at least this often while decisions are recorded (with --audit-key)")
+	f.StringVar(&o.auditTokens, "audit-tokens", "", "tokens file (TOKEN ROLE NAME a line; roles auditor, admin) that opens the audit pages and API under /audit/ (needs an --audit store)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to read namespace labels with (default: the configuration's static namespaces)")
 	f.BoolVar(&o.inCluster, "in-cluster", false, "read namespace labels with the pod's service account")
 	f.StringVar(&o.bundle, "bundle", "", "signed OPA bundle of the admission policy: https://… or oci://registry/repo:tag")
@@ -113,6 +120,8 @@ func (o serveOptions) check() error {
 		return errors.New("--bundle needs --bundle-key: an unsigned policy bundle is not accepted")
 	case o.auditKey != "" && (o.audit == "" || strings.HasPrefix(o.audit, "jsonl:")):
 		return errors.New("--audit-key signs the audit log's checkpoints: it needs --audit sqlite:PATH or postgres://… (a jsonl: file has none)")
+	case o.auditTokens != "" && (o.audit == "" || strings.HasPrefix(o.audit, "jsonl:")):
+		return errors.New("--audit-tokens opens the audit pages: it needs --audit sqlite:PATH or postgres://… (a jsonl: file has no pages)")
 	case o.auditEvery <= 0 || o.auditInterval <= 0:
 		return errors.New("--audit-checkpoint-every and --audit-checkpoint-interval must be positive")
 	case o.reload <= 0 || o.bundlePoll <= 0 || o.shutdownTimeout <= 0 || o.drainDelay < 0:
@@ -159,6 +168,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	}
 	metrics := admission.NewMetrics()
 	var recorder gates.Recorder
+	var pages http.Handler // the audit pages and API, with --audit-tokens
 	if path, ok := strings.CutPrefix(o.audit, "jsonl:"); ok {
 		r, err := admission.OpenJSONL(path, admission.JSONLOptions{Sync: o.auditSync})
 		if err != nil {
@@ -178,6 +188,9 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 			}
 		}()
 		recorder = sink.recorder
+		if pages, err = auditPages(o, sink.store, log); err != nil {
+			return undecided(err)
+		}
 	}
 	// The policy comes first: the configuration's admitter needs one.
 	src, err := policySource(o)
@@ -227,7 +240,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 	defer stopWatch()
 	go watch(watchCtx, o, src, &policy, &state, build, handler, metrics, log)
 	if err := admission.Serve(ctx, ln, admission.ServerOptions{
-		Handler: handler, GetCertificate: getCert, Logger: log,
+		Handler: mountAudit(handler, pages), GetCertificate: getCert, Logger: log,
 		DrainDelay: o.drainDelay, ShutdownTimeout: o.shutdownTimeout, OnDrain: handler.Drain,
 	}); err != nil {
 		return undecided(err)
@@ -385,4 +398,44 @@ func serveCertificate(o serveOptions, log *slog.Logger) (func(*tls.ClientHelloIn
 	}
 	log.Warn("self-signed certificate: for local trials only", "ca_pem", caPath, "ca_sha256", ss.Fingerprint, "hosts", hosts)
 	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &ss.Cert, nil }, nil
+}
+
+// auditPages builds the audit pages and API (audit.Handler) over the
+// store serve records into, when --audit-tokens is given; with
+// --audit-key, its public key checks the checkpoints and goes into exports.
+func auditPages(o serveOptions, store audit.Store, log *slog.Logger) (http.Handler, error) {
+	if o.auditTokens == "" {
+		return nil, nil
+	}
+	tokens, err := audit.LoadTokens(o.auditTokens)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-tokens: %w", err)
+	}
+	ho := audit.HandlerOptions{Store: store, Tokens: tokens, Logger: log}
+	if o.auditKey != "" {
+		sv, err := attest.LoadSigner(o.auditKey)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		pub, err := sv.PublicKey()
+		if err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		if ho.PublicKey, err = cryptoutils.MarshalPublicKeyToPEM(pub); err != nil {
+			return nil, fmt.Errorf("--audit-key: %w", err)
+		}
+		ho.Verifiers = []signature.Verifier{sv}
+	}
+	return audit.Handler(ho), nil
+}
+
+// mountAudit serves /audit/ with the audit pages, the rest with the webhook.
+func mountAudit(webhook, pages http.Handler) http.Handler {
+	if pages == nil {
+		return webhook
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/audit/", pages)
+	mux.Handle("/", webhook)
+	return mux
 }
