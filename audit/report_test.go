@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -253,4 +254,38 @@ func reportText(n *html.Node) string {
 	}
 	walk(n)
 	return b.String()
+}
+
+// BenchmarkBuildReport reads and summarises a month of 20,000 decisions
+// (a third denied) from SQLite.
+func BenchmarkBuildReport(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "audit.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	const n = 20000
+	for i := range n {
+		e := Entry{Time: start.Add(time.Duration(i) * (30 * 24 * time.Hour / n)), Door: DoorCheck, Environment: "prod", Verdict: gates.VerdictAllowed,
+			Subject: gates.Subject{Kind: gates.KindImage, Ref: "ghcr.io/acme/app-" + strconv.Itoa(i%50), Digest: "sha256:" + strconv.Itoa(i%500)}}
+		if i%3 == 0 {
+			e.Verdict = gates.VerdictDenied
+			e.Violations = []gates.Finding{{Gate: "gate" + strconv.Itoa(i%7), Rule: "rule" + strconv.Itoa(i%13)}}
+		}
+		if _, err := s.Append(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := BuildReport(ctx, s, ReportOptions{From: start, To: start.AddDate(0, 1, 0)})
+		if err != nil || r.Total != n {
+			b.Fatalf("%v, %d decisions", err, r.Total)
+		}
+		if err := r.WriteHTML(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
