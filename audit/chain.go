@@ -166,13 +166,93 @@ func canonString(out *bytes.Buffer, s string) {
 // entryBody is the canonical JSON of e without its hash: the bytes the
 // hash is computed over, and what the stores keep.
 func entryBody(e *Entry) ([]byte, error) {
-	c := *e
-	c.Hash = ""
-	raw, err := json.Marshal(&c)
+	m, err := entryMembers(e)
+	if err != nil {
+		return nil, err
+	}
+	return bodyWith(m, e.Seq, e.PrevHash), nil
+}
+
+// entryMembers decodes e's JSON into a generic object without seq,
+// prev_hash and hash: an append prepares this once, outside the
+// transaction, and bodyWith places it in the chain.
+func entryMembers(e *Entry) (map[string]any, error) {
+	raw, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("audit entry %d: %w", e.Seq, err)
 	}
-	return Canonical(raw)
+	if len(raw) > MaxEntryBytes {
+		return nil, fmt.Errorf("audit entry %d: %d bytes of JSON, more than %d", e.Seq, len(raw), MaxEntryBytes)
+	}
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, fmt.Errorf("audit entry %d: %w", e.Seq, err)
+	}
+	delete(m, "seq")
+	delete(m, "prev_hash")
+	delete(m, hashFieldName)
+	return m, nil
+}
+
+// bodyWith is the canonical JSON of members with seq and prev_hash added.
+// Its output equals Canonical of the same document (FuzzCanonical checks
+// the encoder against it).
+func bodyWith(members map[string]any, seq int64, prev string) []byte {
+	m := make(map[string]any, len(members)+2)
+	for k, v := range members {
+		m[k] = v
+	}
+	m["seq"] = json.Number(strconv.FormatInt(seq, 10))
+	m["prev_hash"] = prev
+	var out bytes.Buffer
+	out.Grow(2048)
+	canonAny(&out, m)
+	return out.Bytes()
+}
+
+// canonAny writes a decoded (UseNumber) JSON value canonically.
+func canonAny(out *bytes.Buffer, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		out.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			canonString(out, k)
+			out.WriteByte(':')
+			canonAny(out, v[k])
+		}
+		out.WriteByte('}')
+	case []any:
+		out.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			canonAny(out, x)
+		}
+		out.WriteByte(']')
+	case string:
+		canonString(out, v)
+	case json.Number:
+		if n, ok := new(big.Int).SetString(string(v), 10); ok {
+			out.WriteString(n.String())
+		} else {
+			out.WriteString(string(v)) // entries hold only integers
+		}
+	case bool:
+		out.WriteString(strconv.FormatBool(v))
+	case nil:
+		out.WriteString("null")
+	}
 }
 
 // hashBody is the hex sha256 of an entry body.

@@ -108,5 +108,11 @@ func FuzzCanonical(f *testing.F) {
 		if !json.Valid(c) {
 			t.Fatalf("invalid JSON %q", c)
 		}
+		// The encoder appends use writes the same bytes.
+		var out bytes.Buffer
+		canonAny(&out, b)
+		if !bytes.Equal(out.Bytes(), c) {
+			t.Fatalf("canonAny(%q) = %q, Canonical = %q", in, out.Bytes(), c)
+		}
 	})
 }

@@ -210,18 +210,16 @@ func pageOf(es []Entry, limit int) ([]Entry, string) {
 
 // prepared is an entry ready to be chained: everything but its place.
 type prepared struct {
-	e     Entry
-	terms []string
+	e       Entry
+	members map[string]any // e's JSON without seq, prev_hash, hash
+	terms   []string
 }
 
 // chainNext fills p's Seq, PrevHash and Hash after (size, head) and returns
 // its body.
 func chainNext(p *prepared, size int64, head string) ([]byte, error) {
-	p.e.Seq, p.e.PrevHash, p.e.Hash = size+1, head, ""
-	body, err := entryBody(&p.e)
-	if err != nil {
-		return nil, err
-	}
+	p.e.Seq, p.e.PrevHash = size+1, head
+	body := bodyWith(p.members, p.e.Seq, p.e.PrevHash)
 	p.e.Hash = hashBody(body)
 	return body, nil
 }
@@ -232,12 +230,13 @@ func prepare(e Entry) (prepared, error) {
 		e.Time = time.Now().UTC()
 	}
 	e.Seq, e.PrevHash, e.Hash = 0, "", ""
-	// Fail before the transaction: an entry that cannot be encoded must not
-	// fail the batch it would share.
-	if _, err := entryBody(&e); err != nil {
+	// Encode before the transaction: an entry that cannot be encoded must
+	// not fail the batch it would share.
+	m, err := entryMembers(&e)
+	if err != nil {
 		return prepared{}, err
 	}
-	return prepared{e: e, terms: terms(&e)}, nil
+	return prepared{e: e, members: m, terms: terms(&e)}, nil
 }
 
 // batcher group-commits appends: concurrent Appends of one process share a
