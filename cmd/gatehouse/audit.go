@@ -449,6 +449,10 @@ type auditSink struct {
 // when given, signs a checkpoint every `every` entries and `interval`, and
 // one at Close, so what a run recorded is covered when it ends.
 func openAuditSink(ctx context.Context, dsn, keyPath string, every int, interval time.Duration) (*auditSink, error) {
+	if strings.HasPrefix(dsn, "jsonl:") {
+		// audit.Open would take it for a file path and make a SQLite file named "jsonl:…".
+		return nil, fmt.Errorf("--audit %s: a JSON-lines file is not the audit log: give sqlite:PATH or postgres://…", textsafe.Escape(dsn))
+	}
 	o := audit.RecorderOptions{Every: every, Interval: interval}
 	if keyPath != "" {
 		sv, err := attest.LoadSigner(keyPath)

@@ -183,6 +183,7 @@ func TestAuditCommandErrors(t *testing.T) {
 		{"export without out", []string{"audit", "export", "--db", dsn}, "--out is required"},
 		{"check audit-key without audit", []string{"check", "--audit-key", notKey, "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, "--audit-key needs --audit"},
 		{"check bad audit key", []string{"check", "--audit", dsn, "--audit-key", notKey, "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, "--audit-key"},
+		{"check jsonl audit", []string{"check", "--audit", "jsonl:" + filepath.Join(dir, "a.jsonl"), "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, "not the audit log"},
 		{"check bad audit dsn", []string{"check", "--audit", "mysql://x/y", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, "--audit"},
 	}
 	for _, tt := range tests {
