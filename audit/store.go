@@ -569,6 +569,42 @@ func (s *sqlStore) rangeRaw(ctx context.Context, from, to int64, fn func(seq int
 	return s.scan(ctx, `SELECT seq, hash, body FROM audit_entries WHERE seq >= `+s.d.ph(1)+` AND seq <= `+s.d.ph(2)+` ORDER BY seq`, []any{from, to}, fn)
 }
 
+// indexRow is an entry's query columns, copies of its body's fields that
+// Verify compares with the body: a column changed behind gatehouse's back
+// would hide an entry from a query or show it under the wrong filter.
+type indexRow struct {
+	ts                                                       int64
+	door, kind, subjectRef, subjectName, digest, environment string
+	namespace, verdict, policyDigest                         string
+}
+
+// verifyRows streams every row with its query columns, in seq order.
+func (s *sqlStore) verifyRows(ctx context.Context, fn func(seq int64, hash string, body []byte, cols *indexRow) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, hash, body, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest FROM audit_entries ORDER BY seq`)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	defer rows.Close()
+	var (
+		seq  int64
+		hash string
+		body []byte
+		c    indexRow
+	)
+	for rows.Next() {
+		if err := rows.Scan(&seq, &hash, &body, &c.ts, &c.door, &c.kind, &c.subjectRef, &c.subjectName, &c.digest, &c.environment, &c.namespace, &c.verdict, &c.policyDigest); err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+		if err := fn(seq, hash, body, &c); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	return nil
+}
+
 func (s *sqlStore) Head(ctx context.Context) (int64, string, error) {
 	var size int64
 	var head string

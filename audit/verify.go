@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 )
@@ -39,13 +40,21 @@ func Verify(ctx context.Context, s Store, verifiers []signature.Verifier) (*Veri
 		return nil, err
 	}
 	v := newChainCheck(cps)
-	if err := rangeRaw(ctx, s, func(seq int64, hash string, body []byte) error {
+	add := func(seq int64, hash string, body []byte, cols *indexRow) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		v.add(seq, hash, body)
+		v.add(seq, hash, body, cols)
 		return nil
-	}); err != nil {
+	}
+	if vr, ok := s.(interface {
+		verifyRows(context.Context, func(int64, string, []byte, *indexRow) error) error
+	}); ok {
+		err = vr.verifyRows(ctx, add)
+	} else {
+		err = rangeRaw(ctx, s, func(seq int64, hash string, body []byte) error { return add(seq, hash, body, nil) })
+	}
+	if err != nil {
 		return nil, err
 	}
 	size, head, err := s.Head(ctx)
@@ -98,15 +107,34 @@ func (v *chainCheck) bad(seq int64, format string, args ...any) {
 	v.r.Reason = fmt.Sprintf(format, args...)
 }
 
-// bodyHead is the part of an entry body the chain check reads.
+// bodyHead is the part of an entry body the chain check reads: its place
+// in the chain and the fields the stores copy into query columns.
 type bodyHead struct {
-	Seq      int64  `json:"seq"`
-	PrevHash string `json:"prev_hash"`
+	Seq      int64     `json:"seq"`
+	PrevHash string    `json:"prev_hash"`
+	Time     time.Time `json:"time"`
+	Door     string    `json:"door"`
+	Subject  struct {
+		Kind   string `json:"kind"`
+		Ref    string `json:"ref"`
+		Name   string `json:"name"`
+		Digest string `json:"digest"`
+	} `json:"subject"`
+	Environment  string `json:"environment"`
+	Namespace    string `json:"namespace"`
+	Verdict      string `json:"verdict"`
+	PolicyDigest string `json:"policy_digest"`
+}
+
+// columns are the query columns a body's fields give.
+func (h *bodyHead) columns() indexRow {
+	return indexRow{h.Time.UnixNano(), h.Door, h.Subject.Kind, h.Subject.Ref, h.Subject.Name, h.Subject.Digest,
+		h.Environment, h.Namespace, h.Verdict, h.PolicyDigest}
 }
 
 // add checks the entry stored at seq (its position) with its stated hash
-// and body.
-func (v *chainCheck) add(seq int64, hash string, body []byte) {
+// and body, and its query columns when there are any.
+func (v *chainCheck) add(seq int64, hash string, body []byte, cols *indexRow) {
 	want := v.n + 1
 	if seq != want && v.r.Reason == "" {
 		if seq > want {
@@ -132,6 +160,8 @@ func (v *chainCheck) add(seq int64, hash string, body []byte) {
 			v.bad(seq-1, "entry %d was changed: its hash is not the one entry %d committed to", seq-1, seq)
 		case h.PrevHash != "" && seq == 1:
 			v.bad(1, "entry 1 names a previous entry: the log's beginning was removed")
+		case cols != nil && *cols != h.columns():
+			v.bad(seq, "entry %d's query columns differ from its content: the index was changed (queries would misreport it)", seq)
 		}
 	}
 	v.prev = hash

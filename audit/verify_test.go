@@ -26,8 +26,11 @@ func TestVerifyTamper(t *testing.T) {
 		}, 7, false, "entry 7 was changed"},
 		{"field and its hash changed", func(t *testing.T, b *backend, es []Entry) {
 			body := []byte(strings.Replace(string(bodyOf(t, es[6])), `"environment":"prod"`, `"environment":"dev"`, 1))
-			b.exec(t, `UPDATE audit_entries SET body = ?, hash = ? WHERE seq = 7`, body, hashBody(body))
+			b.exec(t, `UPDATE audit_entries SET body = ?, hash = ?, environment = 'dev' WHERE seq = 7`, body, hashBody(body))
 		}, 7, false, "entry 7 was changed"},
+		{"query column changed", func(t *testing.T, b *backend, es []Entry) {
+			b.exec(t, `UPDATE audit_entries SET verdict = 'allowed' WHERE seq = 4`)
+		}, 4, false, "entry 4's query columns differ"},
 		{"row deleted", func(t *testing.T, b *backend, es []Entry) {
 			b.exec(t, `DELETE FROM audit_entries WHERE seq = 5`)
 		}, 5, true, "entry 5 is missing"},
@@ -57,6 +60,7 @@ func TestVerifyTamper(t *testing.T) {
 				prev = hashBody(body)
 				b.exec(t, `UPDATE audit_entries SET body = ?, hash = ? WHERE seq = ?`, body, prev, e.Seq)
 			}
+			b.exec(t, `UPDATE audit_entries SET environment = 'dev' WHERE seq = 3`)
 			b.exec(t, `UPDATE audit_head SET head = ? WHERE id = 1`, prev)
 		}, 0, true, "entries 1 to 10 were rewritten"},
 	} {
