@@ -148,10 +148,10 @@ func VerifyBundle(ctx context.Context, r io.ReaderAt, size int64) (*VerifyResult
 		if err != nil {
 			// A line that is not an entry is tampering at that place.
 			v.bad(seq, "entry %d is not a well-formed entry: %v", seq, err)
-			v.add(seq, "", nil, nil)
+			v.add(&rawRow{seq: seq})
 			continue
 		}
-		v.add(seq, hash, body, nil)
+		v.add(&rawRow{seq: seq, hash: hash, body: body})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrBundle, BundleEntries, err)

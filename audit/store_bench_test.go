@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -52,12 +53,16 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkMillion: query by subject digest and Verify over 1M entries.
-// Filling takes minutes: set GATEHOUSE_AUDIT_BENCH_1M=1.
+// Filling takes minutes: set GATEHOUSE_AUDIT_BENCH_1M=1
+// (GATEHOUSE_AUDIT_BENCH_N=200000 for another size).
 func BenchmarkMillion(b *testing.B) {
 	if os.Getenv("GATEHOUSE_AUDIT_BENCH_1M") == "" {
 		b.Skip("set GATEHOUSE_AUDIT_BENCH_1M=1 to fill 1M entries (minutes)")
 	}
-	const n = 1_000_000
+	n := int64(1_000_000)
+	if v, err := strconv.ParseInt(os.Getenv("GATEHOUSE_AUDIT_BENCH_N"), 10, 64); err == nil && v > 0 {
+		n = v // a smaller log for profiling
+	}
 	for _, be := range backends(b) {
 		ctx := context.Background()
 		s := be.open(b)

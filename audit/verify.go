@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -40,21 +42,19 @@ func Verify(ctx context.Context, s Store, verifiers []signature.Verifier) (*Veri
 		return nil, err
 	}
 	v := newChainCheck(cps)
-	add := func(seq int64, hash string, body []byte, cols *indexRow) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	produce := func(emit func(rawRow) error) error {
+		if vr, ok := s.(interface {
+			verifyRows(context.Context, func(int64, string, []byte, *indexRow) error) error
+		}); ok {
+			return vr.verifyRows(ctx, func(seq int64, hash string, body []byte, cols *indexRow) error {
+				return emit(rawRow{seq: seq, hash: hash, body: body, cols: *cols, hasCols: true})
+			})
 		}
-		v.add(seq, hash, body, cols)
-		return nil
+		return rangeRaw(ctx, s, func(seq int64, hash string, body []byte) error {
+			return emit(rawRow{seq: seq, hash: hash, body: body})
+		})
 	}
-	if vr, ok := s.(interface {
-		verifyRows(context.Context, func(int64, string, []byte, *indexRow) error) error
-	}); ok {
-		err = vr.verifyRows(ctx, add)
-	} else {
-		err = rangeRaw(ctx, s, func(seq int64, hash string, body []byte) error { return add(seq, hash, body, nil) })
-	}
-	if err != nil {
+	if err := digestInParallel(ctx, produce, v.add); err != nil {
 		return nil, err
 	}
 	size, head, err := s.Head(ctx)
@@ -62,6 +62,98 @@ func Verify(ctx context.Context, s Store, verifiers []signature.Verifier) (*Veri
 		return nil, err
 	}
 	return v.finish(&size, head, verifiers), nil
+}
+
+// rawRow is one stored entry as Verify reads it; digest fills the rest.
+type rawRow struct {
+	seq     int64
+	hash    string
+	body    []byte
+	cols    indexRow
+	hasCols bool
+
+	sum  string   // sha256 of body
+	h    bodyHead // body's chain fields and columns
+	herr error    // body does not decode
+}
+
+func (r *rawRow) digest() {
+	r.sum = hashBody(r.body)
+	r.herr = json.Unmarshal(r.body, &r.h)
+}
+
+// digestInParallel hashes and decodes rows on every core while the store
+// is read, and hands them to consume in order: reading and decoding a
+// million entries each take seconds, and overlap.
+func digestInParallel(ctx context.Context, produce func(emit func(rawRow) error) error, consume func(*rawRow)) error {
+	const batchSize = 512
+	type batch struct {
+		rows []rawRow
+		done chan struct{}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan *batch, 2*runtime.GOMAXPROCS(0))
+	order := make(chan *batch, cap(work)+runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				for i := range b.rows {
+					b.rows[i].digest()
+				}
+				close(b.done)
+			}
+		}()
+	}
+	perr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(work)
+		cur := &batch{done: make(chan struct{})}
+		flush := func() error {
+			if len(cur.rows) == 0 {
+				return nil
+			}
+			select {
+			case order <- cur:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			work <- cur
+			cur = &batch{done: make(chan struct{})}
+			return nil
+		}
+		err := produce(func(r rawRow) error {
+			if cur.rows == nil {
+				cur.rows = make([]rawRow, 0, batchSize)
+			}
+			cur.rows = append(cur.rows, r)
+			if len(cur.rows) == batchSize {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil {
+			err = flush()
+		}
+		perr <- err
+	}()
+	for b := range order {
+		<-b.done
+		if ctx.Err() == nil {
+			for i := range b.rows {
+				consume(&b.rows[i])
+			}
+		}
+	}
+	wg.Wait()
+	if err := <-perr; err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // rangeRaw streams a store's entries as stored bytes: a SQL store hands
@@ -132,9 +224,13 @@ func (h *bodyHead) columns() indexRow {
 		h.Environment, h.Namespace, h.Verdict, h.PolicyDigest}
 }
 
-// add checks the entry stored at seq (its position) with its stated hash
-// and body, and its query columns when there are any.
-func (v *chainCheck) add(seq int64, hash string, body []byte, cols *indexRow) {
+// add checks the entry stored at r.seq (its position) with its stated
+// hash and body, and its query columns when it has them.
+func (v *chainCheck) add(r *rawRow) {
+	if r.sum == "" {
+		r.digest()
+	}
+	seq := r.seq
 	want := v.n + 1
 	if seq != want && v.r.Reason == "" {
 		if seq > want {
@@ -144,12 +240,12 @@ func (v *chainCheck) add(seq int64, hash string, body []byte, cols *indexRow) {
 		}
 	}
 	v.n++
-	if got := hashBody(body); got != hash {
+	if r.sum != r.hash {
 		v.bad(seq, "entry %d was changed: its content does not match its hash", seq)
 	}
-	var h bodyHead
-	if err := json.Unmarshal(body, &h); err != nil {
-		v.bad(seq, "entry %d does not decode: %v", seq, err)
+	h := &r.h
+	if r.herr != nil {
+		v.bad(seq, "entry %d does not decode: %v", seq, r.herr)
 	} else {
 		switch {
 		case h.Seq != seq:
@@ -160,13 +256,13 @@ func (v *chainCheck) add(seq int64, hash string, body []byte, cols *indexRow) {
 			v.bad(seq-1, "entry %d was changed: its hash is not the one entry %d committed to", seq-1, seq)
 		case h.PrevHash != "" && seq == 1:
 			v.bad(1, "entry 1 names a previous entry: the log's beginning was removed")
-		case cols != nil && *cols != h.columns():
+		case r.hasCols && r.cols != h.columns():
 			v.bad(seq, "entry %d's query columns differ from its content: the index was changed (queries would misreport it)", seq)
 		}
 	}
-	v.prev = hash
+	v.prev = r.hash
 	if v.want[seq] {
-		v.hashes[seq] = hash
+		v.hashes[seq] = r.hash
 	}
 }
 
