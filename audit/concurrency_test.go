@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // TestConcurrentWriters: 4 writers, each with its own Store (for
@@ -162,5 +164,50 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 			t.Fatalf("Verify after kill -9 = %+v, %v", r, err)
 		}
 		t.Logf("%s: %d acknowledged before kill -9, %d in the log, chain verifies", b.name, len(acked), r.Entries)
+	})
+}
+
+// TestVerifyWhileAppending: a log that grows during Verify (a serving
+// webhook) verifies; only what was there at the start is checked.
+func TestVerifyWhileAppending(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		s := b.open(t)
+		sv, _ := newSigner(t)
+		appendN(t, s, 50)
+		if _, err := WriteCheckpoint(ctx, s, sv, "k"); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			for i := 0; i < 300; i++ {
+				if _, err := s.Append(ctx, NewEntry(ctx, sampleDecision(i))); err != nil {
+					done <- err
+					return
+				}
+				if i%50 == 0 {
+					if _, err := WriteCheckpoint(ctx, s, sv, "k"); err != nil {
+						done <- err
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+		for verified := 0; ; verified++ {
+			r, err := Verify(ctx, s, []signature.Verifier{sv})
+			if err != nil || !r.OK {
+				t.Fatalf("Verify during appends = %+v, %v", r, err)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d verifications during 300 appends", verified+1)
+				return
+			default:
+			}
+		}
 	})
 }

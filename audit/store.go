@@ -578,9 +578,10 @@ type indexRow struct {
 	namespace, verdict, policyDigest                         string
 }
 
-// verifyRows streams every row with its query columns, in seq order.
-func (s *sqlStore) verifyRows(ctx context.Context, fn func(seq int64, hash string, body []byte, cols *indexRow) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, hash, body, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest FROM audit_entries ORDER BY seq`)
+// verifyRows streams the rows up to seq to with their query columns, in
+// seq order.
+func (s *sqlStore) verifyRows(ctx context.Context, to int64, fn func(seq int64, hash string, body []byte, cols *indexRow) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, hash, body, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest FROM audit_entries WHERE seq <= `+s.d.ph(1)+` ORDER BY seq`, to)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
