@@ -217,11 +217,11 @@ type prepared struct {
 
 // chainNext fills p's Seq, PrevHash and Hash after (size, head) and returns
 // its body.
-func chainNext(p *prepared, size int64, head string) ([]byte, error) {
+func chainNext(p *prepared, size int64, head string) []byte {
 	p.e.Seq, p.e.PrevHash = size+1, head
 	body := bodyWith(p.members, p.e.Seq, p.e.PrevHash)
 	p.e.Hash = hashBody(body)
-	return body, nil
+	return body
 }
 
 func prepare(e Entry) (prepared, error) {
@@ -336,6 +336,9 @@ type dialect struct {
 	// migrateLock, when set, runs first in the migration transaction so
 	// that replicas starting together migrate one at a time.
 	migrateLock string
+	// writeBatch, when set, replaces the database/sql transaction of an
+	// append batch (PostgreSQL pipelines it).
+	writeBatch func(ctx context.Context, db *sql.DB, ps []prepared) error
 }
 
 // sqlStore is the Store over database/sql, for both SQLite and PostgreSQL.
@@ -439,6 +442,9 @@ const entryColumns = 14
 // writeBatch appends ps in one transaction: lock the head, chain each
 // entry after it, insert entries and terms, advance the head, commit.
 func (s *sqlStore) writeBatch(ctx context.Context, ps []prepared) error {
+	if s.d.writeBatch != nil {
+		return s.d.writeBatch(ctx, s.db, ps)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit append: %w", err)
@@ -449,6 +455,25 @@ func (s *sqlStore) writeBatch(ctx context.Context, ps []prepared) error {
 	if err := tx.QueryRowContext(ctx, s.d.lockHead).Scan(&size, &head); err != nil {
 		return fmt.Errorf("audit append: read head: %w", err)
 	}
+	for _, st := range batchStatements(ps, size, head, s.d.ph) {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("audit append: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("audit append: commit: %w", err)
+	}
+	return nil
+}
+
+type statement struct {
+	sql  string
+	args []any
+}
+
+// batchStatements chains ps after (size, head) and returns the statements
+// that store them: insert the entries, their terms, advance the head.
+func batchStatements(ps []prepared, size int64, head string, ph func(int) string) []statement {
 	var (
 		vals  []string
 		args  []any
@@ -456,45 +481,32 @@ func (s *sqlStore) writeBatch(ctx context.Context, ps []prepared) error {
 	)
 	for i := range ps {
 		p := &ps[i]
-		body, err := chainNext(p, size, head)
-		if err != nil {
-			return err
-		}
+		body := chainNext(p, size, head)
 		size, head = p.e.Seq, p.e.Hash
 		e := &p.e
-		ph := make([]string, entryColumns)
-		for j := range ph {
-			ph[j] = s.d.ph(len(args) + j + 1)
+		row := make([]string, entryColumns)
+		for j := range row {
+			row[j] = ph(len(args) + j + 1)
 		}
-		vals = append(vals, "("+strings.Join(ph, ", ")+")")
+		vals = append(vals, "("+strings.Join(row, ", ")+")")
 		args = append(args, e.Seq, e.Time.UnixNano(), e.Door, string(e.Subject.Kind), e.Subject.Ref, e.Subject.Name,
 			e.Subject.Digest, e.Environment, e.Namespace, e.Verdict, e.PolicyDigest, e.PrevHash, e.Hash, body)
 		for _, t := range p.terms {
 			terms = append(terms, t, e.Seq)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_entries (seq, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest, prev_hash, hash, body) VALUES `+strings.Join(vals, ", "), args...); err != nil {
-		return fmt.Errorf("audit append: %w", err)
-	}
+	sts := []statement{{`INSERT INTO audit_entries (seq, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest, prev_hash, hash, body) VALUES ` + strings.Join(vals, ", "), args}}
 	// Terms go in chunks: placeholders per statement are limited.
 	for len(terms) > 0 {
 		chunk := terms[:min(len(terms), 2000)]
-		ph := make([]string, len(chunk)/2)
-		for j := range ph {
-			ph[j] = "(" + s.d.ph(2*j+1) + ", " + s.d.ph(2*j+2) + ")"
+		row := make([]string, len(chunk)/2)
+		for j := range row {
+			row[j] = "(" + ph(2*j+1) + ", " + ph(2*j+2) + ")"
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_terms (term, seq) VALUES `+strings.Join(ph, ", "), chunk...); err != nil {
-			return fmt.Errorf("audit append: terms: %w", err)
-		}
+		sts = append(sts, statement{`INSERT INTO audit_terms (term, seq) VALUES ` + strings.Join(row, ", "), chunk})
 		terms = terms[len(chunk):]
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET size = `+s.d.ph(1)+`, head = `+s.d.ph(2)+` WHERE id = 1`, size, head); err != nil {
-		return fmt.Errorf("audit append: head: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("audit append: commit: %w", err)
-	}
-	return nil
+	return append(sts, statement{`UPDATE audit_head SET size = ` + ph(1) + `, head = ` + ph(2) + ` WHERE id = 1`, []any{size, head}})
 }
 
 func (s *sqlStore) Query(ctx context.Context, q Query) ([]Entry, string, error) {

@@ -350,3 +350,32 @@ func TestOpenDSN(t *testing.T) {
 		t.Errorf("plain path: %v %v, want a 0600 file", fi, err)
 	}
 }
+
+// TestAppendFailureRollsBack: an append whose transaction fails (a row
+// already holds its seq) returns an error, leaves no half-written batch
+// and no open transaction, and the store appends again afterwards.
+func TestAppendFailureRollsBack(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		s := b.open(t)
+		appendN(t, s, 3)
+		b.exec(t, `INSERT INTO audit_entries (seq, ts, door, kind, subject_ref, subject_name, digest, environment, namespace, verdict, policy_digest, prev_hash, hash, body) VALUES (4, 0, '', '', '', '', '', '', '', '', '', '', '', ?)`, []byte("{}"))
+		for i := 0; i < 3; i++ { // every pooled connection sees the failure
+			if _, err := s.Append(ctx, NewEntry(ctx, sampleDecision(i))); err == nil {
+				t.Fatal("append over an occupied seq succeeded")
+			}
+		}
+		if size, _, err := s.Head(ctx); err != nil || size != 3 {
+			t.Fatalf("head after failed appends = %d, %v; want 3", size, err)
+		}
+		b.exec(t, `DELETE FROM audit_entries WHERE seq = 4`)
+		for i := 0; i < 8; i++ {
+			if _, err := s.Append(ctx, NewEntry(ctx, sampleDecision(i))); err != nil {
+				t.Fatalf("append after the failure: %v", err)
+			}
+		}
+		if r, err := Verify(ctx, s, nil); err != nil || !r.OK || r.Entries != 11 {
+			t.Fatalf("Verify = %+v, %v", r, err)
+		}
+	})
+}
