@@ -41,3 +41,22 @@ true
 scripts/cosign.sh >/dev/null || echo "warning: cosign could not be built; the cosign interop tests will skip and say why" >&2
 # kube-apiserver and etcd for the admission end-to-end tests (scripts/kube.sh, cached).
 scripts/kube.sh >/dev/null || echo "warning: kube-apiserver/etcd could not be built; the admission e2e tests will skip and say why" >&2
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust) for the audit store's
+# PostgreSQL half: started (and installed from Debian, trust for loopback)
+# when it is not already running; the tests skip and say why without it.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+      echo "installing postgresql from Debian's packages"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null ||
+        { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; } || true
+    fi
+    for conf in /etc/postgresql/*/main/pg_hba.conf; do
+      [ -f "$conf" ] || continue
+      grep -q '^host all postgres 127.0.0.1/32 trust' "$conf" || sed -i '1i host all postgres 127.0.0.1/32 trust' "$conf"
+      v=$(basename "$(dirname "$(dirname "$conf")")")
+      pg_ctlcluster "$v" main start 2>/dev/null || pg_ctlcluster "$v" main reload 2>/dev/null || true
+    done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || echo "warning: no PostgreSQL on 127.0.0.1:5432; the audit store's PostgreSQL tests will skip and say why" >&2
+fi
