@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+
+	"github.com/gatehouse-dev/gatehouse/internal/httpstatus"
 )
 
 // Reviewer is what the webhook's handlers call: *Admitter.
@@ -92,18 +94,18 @@ func (h *Handler) admitter() Reviewer {
 // ServeHTTP counts every request by path and status code.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := httpstatus.Wrap(w)
 	defer func() {
 		if p := recover(); p != nil {
 			// A panic below must not crash the server nor reach the API
 			// server as a 500: the review handler answers it itself; this
 			// is the last resort for the other paths.
 			h.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if sw.code == 0 {
+			if !sw.Written() {
 				http.Error(sw, "gatehouse: internal error", http.StatusServiceUnavailable)
 			}
 		}
-		h.metrics.observeRequest(metricPath(r.URL.Path), sw.status(), time.Since(start))
+		h.metrics.observeRequest(metricPath(r.URL.Path), sw.Status(), time.Since(start))
 	}()
 	h.mux.ServeHTTP(sw, r)
 }
@@ -115,32 +117,6 @@ func metricPath(p string) string {
 		return p
 	}
 	return "other"
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.code == 0 {
-		s.code = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.code == 0 {
-		s.code = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusWriter) status() int {
-	if s.code == 0 {
-		return http.StatusOK
-	}
-	return s.code
 }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {

@@ -26,6 +26,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+
+	"github.com/gatehouse-dev/gatehouse/internal/httpstatus"
 )
 
 // Roles a token may carry. An auditor reads everything; an admin may also
@@ -242,7 +244,7 @@ func Handler(o HandlerOptions) http.Handler {
 func (s *server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpstatus.Wrap(w)
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -261,35 +263,9 @@ func (s *server) wrap(next http.Handler) http.Handler {
 		if slot.id != nil {
 			name = slot.id.Name
 		}
-		s.log.Info("audit request", "method", r.Method, "path", r.URL.Path, "status", sw.status(),
+		s.log.Info("audit request", "method", r.Method, "path", r.URL.Path, "status", sw.Status(),
 			"user", name, "duration_ms", s.now().Sub(start).Milliseconds())
 	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
 }
 
 type identityKey struct{}

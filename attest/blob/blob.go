@@ -53,6 +53,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // Names and types of what this package writes.
@@ -147,7 +149,7 @@ func Sign(ctx context.Context, path string, o SignOptions) (string, error) {
 			return "", err
 		}
 	}
-	if err := writeAtomic(out, b); err != nil {
+	if err := atomicfile.WriteBytes(out, b); err != nil {
 		return "", fmt.Errorf("write bundle: %w", err)
 	}
 	return out, nil
@@ -252,27 +254,6 @@ func keyBundle(s signature.Signer) (*protobundle.Bundle, error) {
 			Content: &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: base64.StdEncoding.EncodeToString(h[:])}},
 		},
 	}, nil
-}
-
-// writeAtomic writes data to path through a temporary file and a rename,
-// so a reader never sees half a bundle.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // readLimited reads a regular file of at most max bytes, opened without

@@ -18,6 +18,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // Errors of Verify. ErrNotVerified means the bundle was read and the
@@ -340,7 +342,7 @@ func WriteVSA(path string, envelope []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("write VSA: %w", err)
 	}
-	if err := writeAtomic(out, envelope); err != nil {
+	if err := atomicfile.WriteBytes(out, envelope); err != nil {
 		return "", fmt.Errorf("write VSA: %w", err)
 	}
 	return out, nil

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +20,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // `gatehouse audit …`: the compliance officer's door to the audit log —
@@ -350,7 +350,7 @@ nothing from elsewhere: it can be mailed or archived as it is.`,
 			if err != nil {
 				return undecided(err)
 			}
-			if err := writeFileAtomic(out, r.WriteHTML); err != nil {
+			if err := atomicfile.Write(out, r.WriteHTML); err != nil {
 				return undecided(fmt.Errorf("--out: %w", err))
 			}
 			fmt.Fprintf(c.OutOrStdout(), "report of %d decisions (%d denied) written to %s\n", r.Total, r.Denied, textsafe.Escape(out))
@@ -394,7 +394,7 @@ without access to the database: gatehouse audit verify --bundle FILE.`,
 				return undecided(err)
 			}
 			defer s.Close()
-			if err := writeFileAtomic(out, func(w io.Writer) error { return audit.Export(c.Context(), s, w, pub) }); err != nil {
+			if err := atomicfile.Write(out, func(w io.Writer) error { return audit.Export(c.Context(), s, w, pub) }); err != nil {
 				return undecided(fmt.Errorf("export: %w", err))
 			}
 			size, head, err := s.Head(c.Context())
@@ -409,31 +409,6 @@ without access to the database: gatehouse audit verify --bundle FILE.`,
 	c.Flags().StringVar(&out, "out", "", "zip file to write")
 	c.Flags().StringVar(&key, "key", "", "PEM public key that signs the checkpoints, put in the bundle")
 	return c
-}
-
-// writeFileAtomic writes path through a temporary file renamed into place:
-// a failed write never leaves a half report or bundle under the name.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".gatehouse-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after the rename, nothing to remove
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // auditSink is the audit log a door records its decisions into (--audit

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // initConfig is the gatehouse.yaml that `gatehouse init` writes: the
@@ -180,24 +182,8 @@ func writeInitConfig(dir string, force bool) (string, error) {
 	if st, err := os.Lstat(p); err == nil && st.IsDir() {
 		return "", fmt.Errorf("init: %s is a folder", p)
 	}
-	tmp, err := os.CreateTemp(dir, ".gatehouse.yaml.*")
-	if err != nil {
-		return "", fmt.Errorf("init: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(initConfig); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("init: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("init: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("init: write %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return "", fmt.Errorf("init: %w", err)
+	if err := atomicfile.WriteBytes(p, []byte(initConfig)); err != nil {
+		return "", fmt.Errorf("init: write %s: %w", p, err)
 	}
 	return p, nil
 }
