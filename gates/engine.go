@@ -411,12 +411,14 @@ func (e *Engine) Decide(ctx context.Context, req Request) (*Decision, error) {
 	kept, waived, expired := applyWaivers(req.Subject, violations, e.waivers, now)
 	required, _ := e.requiredGates(env, req.Subject.Kind)
 	return &Decision{
-		Subject:         req.Subject,
-		Environment:     env,
-		Allowed:         len(kept) == 0 && len(undecided) == 0,
-		Gates:           gates,
-		RequiredGates:   required,
-		Partial:         !covers(gates, required),
+		Subject:       req.Subject,
+		Environment:   env,
+		Allowed:       len(kept) == 0 && len(undecided) == 0,
+		Gates:         gates,
+		RequiredGates: required,
+		// With nothing required for the kind, a --gate run judges what the
+		// environment never asked for: no verdict for it either.
+		Partial:         len(required) == 0 || !covers(gates, required),
 		Undecided:       undecided,
 		Violations:      nonNil(kept),
 		Warnings:        nonNil(warnings),

@@ -370,3 +370,16 @@ func TestAdmissionPolicyOutsideGatesDigest(t *testing.T) {
 		t.Errorf("admission listed as a gate: %v", with.Gates())
 	}
 }
+
+// TestNothingRequiredIsPartial: a --gate run for a kind the environment
+// requires no gates for is no verdict for the environment.
+func TestNothingRequiredIsPartial(t *testing.T) {
+	e := newTestEngine(t) // dev requires nothing for score subjects
+	d, err := e.Decide(context.Background(), Request{Subject: Subject{Kind: KindScore, Ref: "s.yaml"}, Gates: []string{"demo"}, Evidence: map[string]any{"demo": map[string]any{"bad": []any{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Partial || len(d.RequiredGates) != 0 {
+		t.Fatalf("partial %v, required %v: want partial with nothing required", d.Partial, d.RequiredGates)
+	}
+}

@@ -479,6 +479,9 @@ func attestCovers(cfg *gates.Config, env string, subjects []gates.Subject, only 
 		return nil
 	}
 	for _, s := range subjects {
+		if len(cfg.RequiredGates(env, s.Kind)) == 0 {
+			return fmt.Errorf("--attest: %s requires no gates for %s subjects: there is no verdict to attest for %s", env, s.Kind, s)
+		}
 		var missing []string
 		for _, g := range cfg.RequiredGates(env, s.Kind) {
 			if !slices.Contains(only, g) {
