@@ -301,3 +301,26 @@ func TestNonCandidateURI(t *testing.T) {
 		t.Fatalf("a local path became a subject: %+v", ev.Subjects())
 	}
 }
+
+// An importer whose URI is a runtime parameter with no constant and no
+// default is reported as unknown, and makes no subject.
+func TestUnresolvedRuntimeParameter(t *testing.T) {
+	data, err := os.ReadFile("testdata/train_pipeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(data), "        defaultValue: gs://acme-models/fraud/base-v3/model\n", "", 1)
+	ev, err := Parse("p.yaml", []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ev.Artifacts[0]
+	if a.Executor != "exec-importer" || a.URI != "" || a.Source != "runtime parameter uri" || a.Candidate {
+		t.Fatalf("artifact %+v", a)
+	}
+	for _, sub := range ev.Subjects() {
+		if sub.Kind == "model" {
+			t.Fatalf("unresolved importer became a subject: %+v", sub)
+		}
+	}
+}
