@@ -2,7 +2,9 @@ package kfp
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -161,6 +163,9 @@ func (e *Evidence) Subjects() []gates.Subject {
 			out = append(out, gates.Subject{Kind: kind, Ref: ref, Name: ref, Labels: map[string]string{"kfp.pipeline": e.Pipeline}})
 		}
 		if prev := out[i].Labels[key]; prev != "" {
+			if slices.Contains(strings.Split(prev, ","), val) {
+				return
+			}
 			val = prev + "," + val
 		}
 		out[i].Labels[key] = val
