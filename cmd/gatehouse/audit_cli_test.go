@@ -5,15 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -239,40 +236,8 @@ func TestServeRecordsIntoTheAuditLog(t *testing.T) {
 	dir := t.TempDir()
 	priv, pub := auditKeyPair(t, dir)
 	dsn := "sqlite:" + filepath.Join(dir, "audit.db")
-	ca, addr := filepath.Join(dir, "ca.pem"), freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--self-signed", "--addr", addr, "--config", cfg, "--self-signed-ca", ca,
-		"--audit", dsn, "--audit-key", priv)
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	var client *http.Client
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready within 20s; logs:\n%s", logs.String())
-		}
-		pemBytes, err := os.ReadFile(ca)
-		pool := x509.NewCertPool()
-		if err != nil || !pool.AppendCertsFromPEM(pemBytes) {
-			continue
-		}
-		client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-		if resp, err := client.Get("https://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-	}
+	srv := startServe(t, "--config", cfg, "--audit", dsn, "--audit-key", priv)
+	cmd, done, logs, client, addr := srv.cmd, srv.done, &srv.logs, srv.client, srv.addr
 	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-audit-1",` +
 		`"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},` +
 		`"namespace":"team","operation":"CREATE","userInfo":{"username":"alice"},` +

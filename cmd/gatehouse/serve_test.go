@@ -89,6 +89,56 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 }
 func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
+// servedProcess is a running `gatehouse serve --self-signed`.
+type servedProcess struct {
+	cmd    *exec.Cmd
+	done   chan error // the process's exit
+	logs   lockedBuffer
+	client *http.Client // trusts the self-signed CA
+	addr   string
+	ready  string // the /readyz body once it answered 200
+}
+
+// startServe starts `gatehouse serve --self-signed` on a free loopback
+// address with args and waits (20 s at most) until /readyz answers 200
+// over TLS with the CA it wrote; the process is killed at the test's end.
+func startServe(t *testing.T, args ...string) *servedProcess {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	p := &servedProcess{addr: freeAddr(t), done: make(chan error, 1)}
+	p.cmd = exec.Command(binary, append([]string{"serve", "--self-signed", "--addr", p.addr, "--self-signed-ca", ca}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready within 20s; logs:\n%s", p.logs.String())
+		}
+		pemBytes, err := os.ReadFile(ca)
+		pool := x509.NewCertPool()
+		if err != nil || !pool.AppendCertsFromPEM(pemBytes) {
+			continue
+		}
+		p.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		if resp, err := p.client.Get("https://" + p.addr + "/readyz"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				p.ready = string(body)
+				return p
+			}
+		}
+	}
+}
+
 // TestServeSelfSignedLifecycle runs the real binary: it serves HTTPS with
 // a self-signed CA it writes out, is ready with the policy revision,
 // answers reviews (an exempt namespace is allowed, garbage is a 400), and
@@ -96,47 +146,12 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 func TestServeSelfSignedLifecycle(t *testing.T) {
 	cfg := serveConfig(t)
 	dir := t.TempDir()
-	ca, audit, addr := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "audit.jsonl"), freeAddr(t)
-	cmd := exec.Command(binary, "serve", "--self-signed", "--addr", addr, "--config", cfg,
-		"--self-signed-ca", ca, "--audit", "jsonl:"+audit, "--reload-interval", "100ms")
-	var logs lockedBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	audit := filepath.Join(dir, "audit.jsonl")
+	srv := startServe(t, "--config", cfg, "--audit", "jsonl:"+audit, "--reload-interval", "100ms")
+	if !strings.Contains(srv.ready, `"policy_revision":"sha256:`) {
+		t.Fatalf("readyz: %s", srv.ready)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-
-	var client *http.Client
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if pemBytes, err := os.ReadFile(ca); err == nil {
-			pool := x509.NewCertPool()
-			if pool.AppendCertsFromPEM(pemBytes) {
-				client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-				if resp, err := client.Get("https://" + addr + "/readyz"); err == nil {
-					body, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode == 200 {
-						if !strings.Contains(string(body), `"policy_revision":"sha256:`) {
-							t.Fatalf("readyz: %s", body)
-						}
-						break
-					}
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready within 20s; logs:\n%s", logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	cmd, done, logs, client, addr := srv.cmd, srv.done, &srv.logs, srv.client, srv.addr
 
 	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-1",` +
 		`"kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},` +
