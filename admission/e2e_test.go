@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -29,12 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,6 +40,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/admission"
 	"github.com/gatehouse-dev/gatehouse/admission/internal/kubetest"
+	"github.com/gatehouse-dev/gatehouse/internal/testimage"
 	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )
 
@@ -351,24 +347,8 @@ func pushImage(t *testing.T, host, repo, tag string) name.Digest {
 // the .sig tag, no transparency log).
 func signImage(t *testing.T, d name.Digest, k testKey) {
 	t.Helper()
-	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
-	if err != nil {
+	if err := testimage.Sign(d, k.signer); err != nil {
 		t.Fatal(err)
-	}
-	sig, err := k.signer.SignMessage(bytes.NewReader(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := static.NewSignature(payload, base64.StdEncoding.EncodeToString(sig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err := mutate.AttachSignatureToEntity(ociremote.SignedUnknown(d), st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
-		t.Fatalf("sign %s: %v", d, err)
 	}
 }
 

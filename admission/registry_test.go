@@ -1,14 +1,12 @@
 package admission
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,16 +21,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
-	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
-	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
 	admissionv1 "k8s.io/api/admission/v1"
 
 	"github.com/gatehouse-dev/gatehouse/attest/oci"
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/testimage"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
 
@@ -125,23 +120,7 @@ func (l *loopback) push(t testing.TB, repo string) name.Digest {
 // sign signs d as `cosign sign --key` does (tag schema).
 func (l *loopback) sign(t testing.TB, d name.Digest) {
 	t.Helper()
-	p, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := l.signer.SignMessage(bytes.NewReader(p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := static.NewSignature(p, base64.StdEncoding.EncodeToString(sig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	se, err := mutate.AttachSignatureToEntity(ociremote.SignedUnknown(d), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ociremote.WriteSignatures(d.Repository, se); err != nil {
+	if err := testimage.Sign(d, l.signer); err != nil {
 		t.Fatal(err)
 	}
 }
