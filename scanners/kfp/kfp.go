@@ -7,10 +7,7 @@
 package kfp
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -18,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/internal/yamlbound"
 )
 
 // Schema names the version of the evidence format.
@@ -181,66 +179,14 @@ func Parse(name string, data []byte) (*Evidence, error) {
 	return ev, nil
 }
 
-// documents splits data into one or two YAML documents, each a mapping no
-// deeper than MaxDepth.
+// documents splits data into one or two YAML documents, each a mapping
+// within the limits above.
 func documents(name string, data []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var n yaml.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("kfp: %s: not YAML: %w", name, err)
-		}
-		if len(docs) == MaxDocuments {
-			return nil, fmt.Errorf("kfp: %s: more than %d YAML documents (a compiled pipeline has the pipeline spec and at most a platform spec)", name, MaxDocuments)
-		}
-		var sh shape
-		sh.walk(&n, 0)
-		if sh.depth > MaxDepth {
-			return nil, fmt.Errorf("kfp: %s: document %d nests deeper than %d levels", name, len(docs)+1, MaxDepth)
-		}
-		if sh.nodes > MaxNodes {
-			return nil, fmt.Errorf("kfp: %s: document %d has more than %d YAML nodes once aliases are expanded", name, len(docs)+1, MaxNodes)
-		}
-		root := &n
-		if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
-			root = root.Content[0]
-		}
-		if root.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("kfp: %s: document %d is not a YAML mapping", name, len(docs)+1)
-		}
-		docs = append(docs, root)
-	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("kfp: %s: empty file, want a compiled pipeline", name)
+	docs, err := yamlbound.Mappings(name, data, yamlbound.Limits{Documents: MaxDocuments, Depth: MaxDepth, Nodes: MaxNodes})
+	if err != nil {
+		return nil, fmt.Errorf("kfp: %w (want a compiled pipeline: the pipeline spec and at most a platform spec)", err)
 	}
 	return docs, nil
-}
-
-// shape measures a document: how deep it nests and how many nodes it
-// holds with aliases expanded, stopping as soon as either passes its limit
-// (so an alias bomb costs at most MaxNodes steps).
-type shape struct{ depth, nodes int }
-
-func (sh *shape) walk(n *yaml.Node, d int) {
-	if n == nil || sh.depth > MaxDepth || sh.nodes > MaxNodes {
-		return
-	}
-	sh.nodes++
-	if d > sh.depth {
-		sh.depth = d
-	}
-	if n.Kind == yaml.AliasNode {
-		sh.walk(n.Alias, d+1)
-		return
-	}
-	for _, c := range n.Content {
-		sh.walk(c, d+1)
-	}
 }
 
 type pipelineSpec struct {

@@ -203,7 +203,7 @@ func TestBadInput(t *testing.T) {
 		{"image not string", strings.Replace(minimal, "{image: alpine}", "{image: [a]}", 1), "pipeline spec"},
 		{"importer uri mapping", strings.Replace(minimal, "{container: {image: alpine}}", "{importer: {artifactUri: {constant: {a: b}}}}", 1), "importer.artifactUri.constant: want a string"},
 		{"importer no uri", strings.Replace(minimal, "{container: {image: alpine}}", "{importer: {artifactUri: {}}}", 1), "neither constant nor runtimeParameter"},
-		{"three documents", minimal + "---\nplatforms: {}\n---\na: b\n", "more than 2 YAML documents"},
+		{"three documents", minimal + "---\nplatforms: {}\n---\na: b\n", "more than 2 YAML document(s)"},
 		{"platform not kubernetes", minimal + "---\nplatforms: {other: {}}\n", "platforms.kubernetes missing"},
 		{"platform empty", minimal + "---\nfoo: bar\n", "document 2 has no platforms"},
 		{"platform unknown executor", minimal + "---\nplatforms: {kubernetes: {deploymentSpec: {executors: {exec-q: {}}}}}\n", "executors.exec-q is not in the pipeline's"},
