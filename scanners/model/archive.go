@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -77,12 +78,20 @@ func (s *scanner) scanZip(r io.ReaderAt, size int64, loc string, depth int) {
 			s.notVerified(loc, "scan interrupted: %v", err)
 			return
 		}
-		if m.IsDir() {
-			continue
-		}
 		mloc := member(loc, m.Name)
 		if m.Source == "local" && m.Note != "not listed in the central directory" {
 			mloc += " (local header)"
+		}
+		s.judgeMemberName(mloc, "zip", m.Name)
+		if m.LocalName != "" {
+			s.judgeMemberName(mloc+" (local header name)", "zip", m.LocalName)
+		}
+		if m.IsDir() {
+			continue
+		}
+		if m.IsSymlink() && m.DataOffset >= 0 {
+			s.judgeZipLink(a, m, mloc)
+			continue
 		}
 		if m.DataOffset < 0 {
 			s.notVerified(mloc, "zip member: %s", m.Note)
@@ -124,6 +133,28 @@ func (s *scanner) scanZip(r io.ReaderAt, size int64, loc string, depth int) {
 	}
 }
 
+// judgeZipLink reads a symlink member's target (its data, at most 4 KiB
+// as unzip tools use it) and judges where it points.
+func (s *scanner) judgeZipLink(a *zipread.Archive, m zipread.Member, loc string) {
+	if m.UncompressedSize > 4096 {
+		s.notVerified(loc, "zip symbolic link member with a %d-byte target: not read", m.UncompressedSize)
+		return
+	}
+	ra, n, done, ok := s.openMember(a, m, loc)
+	if !ok {
+		return
+	}
+	defer done()
+	buf := make([]byte, n)
+	if k, err := ra.ReadAt(buf, 0); int64(k) < n {
+		s.notVerified(loc, "zip symbolic link member: cannot read its target: %v", err)
+		return
+	}
+	s.rep.FilesScanned++
+	s.rep.BytesScanned += n
+	s.judgeLink(loc, "zip", m.Name, string(buf), false)
+}
+
 func isCode(name string, prefixes map[string]bool) bool {
 	for p := range prefixes {
 		if strings.HasPrefix(name, p) && strings.HasSuffix(name, ".py") {
@@ -143,11 +174,13 @@ func (s *scanner) storageHidesPickle(a *zipread.Archive, m zipread.Member) bool 
 	if n, _ := sec.ReadAt(peek, 0); n < len(peek) {
 		return true
 	}
+	wl := pickle.LimitsFrom(s.lim)
+	wl.Partial = int64(len(peek)) < sec.Size()
 	if len(peek) >= 2 && peek[0] == 0x80 && peek[1] >= 2 && peek[1] <= 5 {
-		p := pickle.Walk(pickle.Bytes(peek), 0, int64(len(peek)), pickle.LimitsFrom(s.lim))
+		p := pickle.Walk(pickle.Bytes(peek), 0, int64(len(peek)), wl)
 		return len(p.Imports) > 0 || p.Err == nil || int64(len(peek)) < sec.Size() && p.End >= int64(len(peek))-16
 	}
-	p := pickle.Walk(pickle.Bytes(peek), 0, int64(len(peek)), pickle.LimitsFrom(s.lim))
+	p := pickle.Walk(pickle.Bytes(peek), 0, int64(len(peek)), wl)
 	return len(p.Imports) > 0
 }
 
@@ -294,14 +327,21 @@ func (s *scanner) scanTar(r io.ReaderAt, size int64, loc string, depth int) {
 		if err == io.EOF {
 			return
 		}
+		if errors.Is(err, tar.ErrInsecurePath) && h != nil {
+			err = nil // judged below by judgeMemberName
+		}
 		if err != nil {
 			s.notVerified(loc, "tar: %v (after %d members)", err, count)
 			return
 		}
 		mloc := member(loc, h.Name)
+		s.judgeMemberName(mloc, "tar", h.Name)
 		switch h.Typeflag {
 		case tar.TypeReg, tar.TypeRegA:
-		case tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeXGlobalHeader:
+		case tar.TypeSymlink, tar.TypeLink:
+			s.judgeLink(mloc, "tar", h.Name, h.Linkname, h.Typeflag == tar.TypeLink)
+			continue // no data of their own
+		case tar.TypeDir, tar.TypeXGlobalHeader:
 			continue // no data of their own
 		default:
 			s.notVerified(mloc, "tar entry of type %q is not read", string(h.Typeflag))

@@ -251,6 +251,7 @@ func (s *scanner) carve(r io.ReaderAt, size int64, loc, what string) {
 		return
 	}
 	wl := pickle.LimitsFrom(s.lim)
+	wl.Partial = n < size
 	tries := 0
 	for i := 0; i+2 <= len(buf) && tries < 10_000; i++ {
 		if buf[i] != 0x80 || buf[i+1] < 2 || buf[i+1] > 5 {

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/hdf5"
@@ -93,6 +94,12 @@ func (j *judge) config(data []byte, where string) {
 		j.notVerified(where, "model config is %d bytes, over the %d-byte bound: not judged", len(data), MaxConfigBytes)
 		return
 	}
+	if !utf8.Valid(data) {
+		// Keras decodes config.json as strict UTF-8 (json.loads): it fails
+		// to load, and Go's decoder would silently replace the bad bytes.
+		j.notVerified(where, "model config is not valid UTF-8 (byte offset %d): Keras refuses to load it, so its layers cannot be checked", invalidUTF8At(data))
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -160,6 +167,9 @@ func (j *judge) object(x map[string]any, at string) {
 	case class == "Lambda":
 		j.lambda(cfg, module, at)
 		return
+	case class == "TFSMLayer":
+		j.tfsm(cfg, module, at)
+		return
 	case class == "TFOpLambda" || class == "SlicingOpLambda":
 		fn, _ := cfg["function"].(string)
 		j.add(finding.Low, at, "tensorflow", fn, "%s layer calls TensorFlow function %q by name when loaded", class, fn)
@@ -214,6 +224,36 @@ func (j *judge) lambda(cfg map[string]any, module, at string) {
 	default:
 		j.add(finding.High, at, module, "", "Lambda layer: Python code runs when the model is loaded")
 	}
+}
+
+// tfsm judges a TFSMLayer: it loads a TensorFlow SavedModel from a path
+// when the model is loaded, and runs that graph. The SavedModel is not
+// part of the .keras archive, so this scan never saw it.
+func (j *judge) tfsm(cfg map[string]any, module, at string) {
+	fp, _ := cfg["filepath"].(string)
+	slash := strings.ReplaceAll(fp, `\`, "/")
+	switch {
+	case fp == "":
+		j.add(finding.High, at, module, "TFSMLayer", "TFSMLayer loads an external TensorFlow SavedModel (no filepath in its config): its graph runs on load and was not scanned")
+	case strings.Contains(slash, "://"):
+		j.add(finding.High, at, module, "TFSMLayer", "TFSMLayer loads the TensorFlow SavedModel at %q from remote storage when the model is loaded: its graph runs and was not scanned", fp)
+	case strings.HasPrefix(slash, "/") || len(slash) >= 2 && slash[1] == ':' || strings.HasPrefix(slash, "~") || slices.Contains(strings.Split(slash, "/"), ".."):
+		j.add(finding.High, at, module, "TFSMLayer", "TFSMLayer loads the TensorFlow SavedModel at %q, outside the model archive, when the model is loaded: its graph runs and was not scanned", fp)
+	default:
+		j.add(finding.High, at, module, "TFSMLayer", "TFSMLayer loads the TensorFlow SavedModel at %q (relative to the loader's working folder, not inside the .keras archive) when the model is loaded: its graph runs and was not scanned", fp)
+	}
+}
+
+// invalidUTF8At is the offset of the first byte that is not valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

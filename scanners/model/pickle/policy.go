@@ -30,6 +30,35 @@ var moduleAliases = map[string]string{
 	"__builtins__": "builtins",
 }
 
+// nameAliases are Python 2 (module, name) pairs the unpickler maps to
+// other Python 3 globals (Lib/_compat_pickle.py NAME_MAPPING). Protocol 0-2
+// pickles written by Python 3 use them too: pickle.dumps(range(3),
+// protocol=2) names __builtin__.xrange, set and frozenset __builtin__.set.
+var nameAliases = map[[2]string][2]string{
+	{"__builtin__", "xrange"}:        {"builtins", "range"},
+	{"__builtin__", "reduce"}:        {"functools", "reduce"},
+	{"__builtin__", "intern"}:        {"sys", "intern"},
+	{"__builtin__", "unichr"}:        {"builtins", "chr"},
+	{"__builtin__", "unicode"}:       {"builtins", "str"},
+	{"__builtin__", "long"}:          {"builtins", "int"},
+	{"__builtin__", "basestring"}:    {"builtins", "str"},
+	{"itertools", "izip"}:            {"builtins", "zip"},
+	{"itertools", "imap"}:            {"builtins", "map"},
+	{"itertools", "ifilter"}:         {"builtins", "filter"},
+	{"UserDict", "IterableUserDict"}: {"collections", "UserDict"},
+	{"UserList", "UserList"}:         {"collections", "UserList"},
+	{"UserString", "UserString"}:     {"collections", "UserString"},
+}
+
+// NormalizeGlobal maps a Python 2 (module, name) to what Python 3's
+// unpickler imports.
+func NormalizeGlobal(module, name string) (string, string) {
+	if a, ok := nameAliases[[2]string{module, name}]; ok {
+		return a[0], a[1]
+	}
+	return Normalize(module), name
+}
+
 // allowed are exact module.name globals that ML checkpoints use and that do
 // nothing on load beyond rebuilding data.
 var allowed = setOf(
@@ -59,6 +88,11 @@ var allowed = setOf(
 	"torch.contiguous_format", "torch.channels_last", "torch.channels_last_3d", "torch.preserve_format",
 	"torch.serialization._get_layout", "torch.torch_version.TorchVersion",
 	"torch.nn.modules.container.ModuleDict", "torch.nn.modules.container.ParameterDict",
+	// quantized tensors: _rebuild_qtensor takes the qscheme object by name
+	"torch.per_tensor_affine", "torch.per_channel_affine", "torch.per_tensor_symmetric",
+	"torch.per_channel_symmetric", "torch.per_channel_affine_float_qparams",
+	// Hugging Face tokenizers (Rust objects pickled as their JSON state)
+	"tokenizers.Tokenizer", "tokenizers.AddedToken", "tokenizers.Regex",
 	// TorchScript archives' pickles (read by torch's C++ unpickler)
 	"torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
 	"torch.jit._pickle.build_boollist", "torch.jit._pickle.build_tensor_from_id", "torch.jit._pickle.restore_type_tag",
@@ -87,6 +121,11 @@ var torchDtypes = setOf("float32", "float", "float64", "double", "float16", "hal
 // estimators or layers rebuilt from plain state; their functions are not allowed.
 var frameworkClassPrefixes = []string{
 	"torch.nn.modules.", "sklearn.", "xgboost.", "lightgbm.", "catboost.core.",
+	// quantized and fused modules (torch.ao.nn.quantized.Linear, ...), and
+	// the pieces of a tokenizers.Tokenizer, each rebuilt from JSON state
+	"torch.ao.nn.", "torch.nn.quantized.", "torch.nn.intrinsic.",
+	"tokenizers.models.", "tokenizers.normalizers.", "tokenizers.pre_tokenizers.",
+	"tokenizers.decoders.", "tokenizers.processors.",
 }
 
 // frameworkClassDenied are sub-packages of those frameworks excluded from
@@ -167,7 +206,7 @@ func Normalize(module string) string {
 
 // Judge rates one import. A zero severity means the global is allowed.
 func Judge(module, name string) (finding.Severity, string) {
-	module = Normalize(module)
+	module, name = NormalizeGlobal(module, name)
 	full := module + "." + name
 	if module == "" || name == "" || !validName(module) || !validName(name) {
 		return finding.Critical, "import name is empty or not a valid Python name: it cannot be judged"

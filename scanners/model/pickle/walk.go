@@ -52,6 +52,10 @@ type Pickle struct {
 type Limits struct {
 	MaxOpcodes int64 // opcodes in one pickle
 	MaxMemo    int   // memo entries, and stack depth
+	// Partial says the bytes handed to Walk end before the real data does
+	// (a peek at a tensor storage, a carve window): FRAME lengths are then
+	// not checked against that end.
+	Partial bool
 }
 
 // ErrLimit marks a walk stopped by a limit (not a malformed pickle).
@@ -578,8 +582,20 @@ func (w *walker) step(c byte, op int64) error {
 		}
 		return w.push(w.addImport(im))
 	case opFrame:
-		if _, err := s.read(8); err != nil {
+		b, err := s.read(8)
+		if err != nil {
 			return err
+		}
+		// CPython's unpickler reads the whole frame before its first
+		// opcode: a frame longer than sys.maxsize or than the data left
+		// fails to load ("frame size > sys.maxsize", "pickle data was
+		// truncated"), so such a pickle is malformed, not clean.
+		n := le(b)
+		if n > 1<<63-1 {
+			return fmt.Errorf("FRAME of %d bytes is larger than sys.maxsize", n)
+		}
+		if left := s.end - s.offset(); !w.lim.Partial && int64(n) > left {
+			return fmt.Errorf("FRAME declares %d bytes but only %d bytes follow: the unpickler fails on it", n, left)
 		}
 	case opReadonlyBuffer:
 		if _, ok := w.top(); !ok {

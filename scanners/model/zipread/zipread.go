@@ -65,6 +65,20 @@ type Member struct {
 	Source string
 	// Note explains a disagreement, e.g. a name that differs between views.
 	Note string
+	// LocalName is the local header's name when it differs from Name.
+	LocalName string
+	// CreatorOS is the high byte of "version made by" (3 = Unix, 19 = OS X)
+	// and ExternalAttrs the external file attributes, both from the central
+	// directory (zero for members found by local headers only).
+	CreatorOS     uint8
+	ExternalAttrs uint32
+}
+
+// IsSymlink reports a member an unzip tool extracts as a symbolic link: a
+// Unix-made entry whose mode (the high 16 bits of the external attributes)
+// is S_IFLNK. Its data is the link target.
+func (m Member) IsSymlink() bool {
+	return (m.CreatorOS == 3 || m.CreatorOS == 19) && (m.ExternalAttrs>>16)&0o170000 == 0o120000
 }
 
 // Encrypted reports whether a flag bit says the data is encrypted.
@@ -155,6 +169,7 @@ func Read(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 			cm.Source = "central+local"
 			if lm.Name != cm.Name {
 				cm.Note = fmt.Sprintf("local header names it %q", lm.Name)
+				cm.LocalName = lm.Name
 			}
 			if err := add(cm); err != nil {
 				return a, err
@@ -271,6 +286,8 @@ func (a *Archive) readCentral(lim Limits) ([]cdEntry, int64, error) {
 			CompressedSize:   uint64(binary.LittleEndian.Uint32(hdr[20:])),
 			UncompressedSize: uint64(binary.LittleEndian.Uint32(hdr[24:])),
 			HeaderOffset:     int64(binary.LittleEndian.Uint32(hdr[42:])),
+			CreatorOS:        hdr[5],
+			ExternalAttrs:    binary.LittleEndian.Uint32(hdr[38:]),
 		}
 		zip64Extra(vb[nameLen:], &m.UncompressedSize, &m.CompressedSize, &m.HeaderOffset)
 		m.HeaderOffset += base
