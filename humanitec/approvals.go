@@ -50,7 +50,7 @@ var orgPattern = regexp.MustCompile(`^[a-z0-9](?:-?[a-z0-9]+)+$`)
 // Validate checks every part is given and could be a Humanitec id.
 func (j Job) Validate() error {
 	if !orgPattern.MatchString(j.Org) || len(j.Org) > 50 {
-		return fmt.Errorf("--org %q is not a Humanitec organization id (lower-case letters, digits and single hyphens, at most 50)", textsafe.Escape(j.Org))
+		return fmt.Errorf("--org \"%s\" is not a Humanitec organization id (lower-case letters, digits and single hyphens, at most 50)", textsafe.Escape(j.Org))
 	}
 	for _, f := range []struct{ flag, v string }{{"--app", j.App}, {"--pipeline", j.Pipeline}, {"--run", j.Run}, {"--job", j.Job}} {
 		if err := checkID(f.flag, f.v); err != nil {
@@ -69,7 +69,7 @@ func checkID(flag, v string) error {
 	}
 	for _, r := range v {
 		if r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r > 0x7e {
-			return fmt.Errorf("%s %q holds a character no Humanitec id has", flag, textsafe.Escape(v))
+			return fmt.Errorf("%s \"%s\" holds a character no Humanitec id has", flag, textsafe.Escape(v))
 		}
 	}
 	return nil
@@ -111,7 +111,7 @@ func (c *Client) ListWaiting(ctx context.Context, j Job) ([]Approval, error) {
 			return nil, err
 		}
 		if resp.status != http.StatusOK {
-			return nil, apiError(op, resp.status, resp.body)
+			return nil, c.apiError(op, resp.status, resp.body)
 		}
 		var list []Approval
 		if err := json.Unmarshal(resp.body, &list); err != nil {
@@ -292,7 +292,7 @@ func (c *Client) Decide(ctx context.Context, j Job, id string, v Verdict) (Outco
 		}
 		cause = fmt.Errorf("%s: %w", op, err)
 	} else {
-		ae := apiError(op, resp.status, resp.body)
+		ae := c.apiError(op, resp.status, resp.body)
 		if resp.status != http.StatusBadRequest && resp.status != http.StatusConflict && resp.status < 500 {
 			return Outcome{}, ae
 		}

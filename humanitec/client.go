@@ -188,8 +188,13 @@ func statusHint(status int) string {
 // maxMessage bounds how much of an error body is kept.
 const maxMessage = 512
 
-// apiError builds the APIError for a response body.
-func apiError(op string, status int, body []byte) *APIError {
+// apiError builds the APIError for a response body. A server that echoes
+// the token back (a proxy's error page, a hostile endpoint) does not get it
+// into the message: it is replaced by "[token]".
+func (c *Client) apiError(op string, status int, body []byte) *APIError {
+	if c.token != "" {
+		body = bytes.ReplaceAll(body, []byte(c.token), []byte("[token]"))
+	}
 	e := &APIError{Op: op, Status: status}
 	var he struct {
 		Error   string `json:"error"`
@@ -311,10 +316,10 @@ func (c *Client) get(ctx context.Context, op string, u *url.URL, limit int64) (*
 			}
 			continue
 		case resp.status == http.StatusTooManyRequests || resp.status >= 500:
-			lastErr = apiError(op, resp.status, resp.body)
+			lastErr = c.apiError(op, resp.status, resp.body)
 			continue
 		case resp.status/100 != 2:
-			return nil, apiError(op, resp.status, resp.body)
+			return nil, c.apiError(op, resp.status, resp.body)
 		}
 		return resp, nil
 	}
