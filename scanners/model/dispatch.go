@@ -111,7 +111,10 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 	}
 	if kind := benignKind(head, size); kind != "" {
 		if hasModelExt(name) {
-			s.notVerified(loc, "named like a model file but the content is %s: no model format recognised", kind)
+			why := fmt.Sprintf("named like a model file but the content is %s: no model format recognised", kind)
+			if !s.deferUnknown(loc, name, dir, depth, size, why) {
+				s.notVerified(loc, "%s", why)
+			}
 			return fmtUnknown
 		}
 		if kind == "text" && strings.HasSuffix(strings.ToLower(name), ".py") && depth == 0 {
@@ -123,7 +126,11 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 		s.notVerified(loc, "zip member is encrypted (flag bit 0): its content is not a readable model format, so it cannot be verified")
 		return fmtUnknown
 	}
-	s.notVerified(loc, "unrecognised binary format (%s): cannot be verified", describeHead(head))
+	why := fmt.Sprintf("unrecognised binary format (%s): cannot be verified", describeHead(head))
+	if s.deferUnknown(loc, name, dir, depth, size, why) {
+		return fmtUnknown
+	}
+	s.notVerified(loc, "%s", why)
 	s.carve(r, size, loc, "unrecognised data")
 	return fmtUnknown
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/binary"
+	"path/filepath"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/gguf"
@@ -54,6 +55,15 @@ func (s *scanner) runFormat(h *formatHandler, in finding.Input) {
 	}
 	res, err := h.scan(in)
 	s.add(res)
+	if in.Dir != "" {
+		for _, e := range res.External {
+			p := filepath.Clean(filepath.Join(in.Dir, filepath.FromSlash(e.Path)))
+			if s.claims == nil {
+				s.claims = map[string]int64{}
+			}
+			s.claims[p] = max(s.claims[p], e.MinSize)
+		}
+	}
 	if err != nil {
 		s.notVerified(in.Location, "%s: %v", h.name, err)
 	}

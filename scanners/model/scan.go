@@ -182,6 +182,18 @@ type scanner struct {
 	rep          *Report
 	decompressed int64  // bytes inflated so far, against MaxDecompressedBytes
 	encrypted    string // location of the zip member being scanned whose encryption flag is set
+	// claims are files on disk a model names as its raw tensor data (ONNX
+	// external data), by cleaned path: the bytes each must hold at least.
+	claims map[string]int64
+	// pending are files of a folder scan whose content no format claims;
+	// judged when the walk ends (a model may claim them as its data).
+	pending []pendingFile
+}
+
+// pendingFile is a folder file not recognised by content.
+type pendingFile struct {
+	path, loc, reason string
+	size              int64
 }
 
 func (s *scanner) add(res finding.Result) {
@@ -201,6 +213,47 @@ func (s *scanner) notVerified(loc, format string, args ...any) {
 // file is judged by content. .git folders are git's own storage and
 // skipped. FIFOs, devices and sockets are not verified and never opened.
 func (s *scanner) scanDir(root string) error {
+	s.pending = []pendingFile{}
+	defer func() { s.pending = nil }()
+	if err := s.walkDir(root); err != nil {
+		return err
+	}
+	s.settlePending()
+	return nil
+}
+
+// settlePending judges the unrecognised files of a folder once every model
+// in it was read: a file a model names as its external tensor data is that
+// data (it must be long enough); any other is not verified.
+func (s *scanner) settlePending() {
+	for _, f := range s.pending {
+		need, ok := s.claims[filepath.Clean(f.path)]
+		switch {
+		case ok && f.size >= need:
+			// Raw tensor bytes the model reads by offset: nothing runs.
+		case ok:
+			s.notVerified(f.loc, "external tensor data file holds %d bytes but the model reads up to byte %d: truncated, the model cannot load", f.size, need)
+		default:
+			s.notVerified(f.loc, "%s", f.reason)
+			if rf, err := readlimit.Open(f.path); err == nil {
+				s.carve(ctxReaderAt{s.ctx, rf}, f.size, f.loc, "unrecognised data")
+				rf.Close()
+			}
+		}
+	}
+}
+
+// deferUnknown records a folder file no format recognised; false when the
+// caller must report it now (not in a folder scan, or inside an archive).
+func (s *scanner) deferUnknown(loc, name, dir string, depth int, size int64, reason string) bool {
+	if s.pending == nil || depth != 0 || dir == "" {
+		return false
+	}
+	s.pending = append(s.pending, pendingFile{path: filepath.Join(dir, name), loc: loc, reason: reason, size: size})
+	return true
+}
+
+func (s *scanner) walkDir(root string) error {
 	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
 			return ctxErr

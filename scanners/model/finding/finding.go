@@ -80,6 +80,16 @@ type Result struct {
 	Format      string        `json:"format,omitempty"`
 	Findings    []Finding     `json:"findings"`
 	NotVerified []NotVerified `json:"not_verified"`
+	// External lists files beside the input that it names as its own data
+	// (ONNX external tensor data): the scanner treats them as that data,
+	// not as unrecognised files. Not part of the evidence.
+	External []ExternalData `json:"-"`
+}
+
+// ExternalData is a file an input reads as raw tensor bytes.
+type ExternalData struct {
+	Path    string // as written in the model, slash-separated, relative to Input.Dir
+	MinSize int64  // the file must hold at least this many bytes
 }
 
 // Limits bound the work on hostile input; each is configurable.

@@ -7,12 +7,15 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
@@ -51,7 +54,16 @@ const (
 	attrGraphs        = 11
 	attrSparseTensor  = 22
 	attrSparseTensors = 23
+	tensorDims        = 1
+	tensorDataType    = 2
+	tensorFloatData   = 4
+	tensorInt32Data   = 5
+	tensorStringData  = 6
+	tensorInt64Data   = 7
 	tensorName        = 8
+	tensorRawData     = 9
+	tensorDoubleData  = 10
+	tensorUint64Data  = 11
 	tensorExternal    = 13
 	tensorLocation    = 14
 	sparseValues      = 1
@@ -257,19 +269,119 @@ func (s *scan) sparse(f protowire.Field) error {
 	})
 }
 
-// tensor judges a TensorProto's external data reference.
+// elemBits are the bits per element of TensorProto data types with a fixed
+// size (onnx.proto TensorProto.DataType); STRING and UNDEFINED are absent.
+var elemBits = map[uint64]uint64{1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64,
+	12: 32, 13: 64, 14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4}
+
+// maxElements bounds a tensor's declared element count (2^50: 1 PiB of
+// bytes); a larger count cannot be real data.
+const maxElements = 1 << 50
+
+// tensorData is what a TensorProto declares about its data.
+type tensorData struct {
+	dims       []int64
+	dataType   uint64
+	rawLen     int64
+	hasRaw     bool
+	entries    uint64 // elements in the typed repeated fields (lower bound for varint fields)
+	typedField bool
+	external   bool
+	offset     int64
+	length     int64
+	hasLength  bool
+}
+
+// wantType checks a known field's wire type: protobuf would not read the
+// value where the loader expects it.
+func wantType(g protowire.Field, typ protowire.Type, what string) error {
+	if g.Type != typ {
+		return fmt.Errorf("%w: %s (field %d at offset %d) has wire type %d, want %d", ErrMalformed, what, g.Num, g.Off, g.Type, typ)
+	}
+	return nil
+}
+
+// varints counts the varints packed in a bytes field (bounded by its size).
+func (s *scan) varints(g protowire.Field) (uint64, error) {
+	n := uint64(0)
+	for off := int64(0); off < g.Len; {
+		k := min(g.Len-off, 1<<16)
+		b, err := s.src.Bytes(protowire.Field{Num: g.Num, Type: protowire.BytesType, Off: g.Off + off, Len: k}, 1<<16)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range b {
+			if c < 0x80 {
+				n++
+			}
+		}
+		off += k
+	}
+	return n, nil
+}
+
+// tensor judges a TensorProto: its external data reference, and that it
+// holds the data its dims and data type declare (a loader refuses a tensor
+// that claims 2^40 elements and carries none).
 func (s *scan) tensor(f protowire.Field) error {
 	var name string
-	external := false
+	var d tensorData
 	var entries []protowire.Field
 	err := s.src.Message(f, func(g protowire.Field) error {
 		var err error
 		switch g.Num {
 		case tensorName:
 			name, err = s.src.String(g, maxString)
+		case tensorDims:
+			switch g.Type {
+			case protowire.VarintType:
+				d.dims = append(d.dims, int64(g.Varint))
+			case protowire.BytesType:
+				err = s.packedDims(g, &d)
+			default:
+				err = wantType(g, protowire.VarintType, "TensorProto.dims")
+			}
+		case tensorDataType:
+			err = wantType(g, protowire.VarintType, "TensorProto.data_type")
+			d.dataType = g.Varint
+		case tensorRawData:
+			err = wantType(g, protowire.BytesType, "TensorProto.raw_data")
+			d.hasRaw, d.rawLen = true, g.Len
+		case tensorFloatData, tensorDoubleData:
+			d.typedField = true
+			width := int64(4)
+			if g.Num == tensorDoubleData {
+				width = 8
+			}
+			switch {
+			case g.Type == protowire.BytesType:
+				d.entries += uint64(g.Len / width)
+			case g.Num == tensorFloatData && g.Type == protowire.Fixed32Type, g.Num == tensorDoubleData && g.Type == protowire.Fixed64Type:
+				d.entries++
+			default:
+				err = fmt.Errorf("%w: TensorProto field %d at offset %d has wire type %d", ErrMalformed, g.Num, g.Off, g.Type)
+			}
+		case tensorInt32Data, tensorInt64Data, tensorUint64Data:
+			d.typedField = true
+			switch g.Type {
+			case protowire.VarintType:
+				d.entries++
+			case protowire.BytesType:
+				var n uint64
+				n, err = s.varints(g)
+				d.entries += n
+			default:
+				err = wantType(g, protowire.VarintType, "TensorProto typed data")
+			}
+		case tensorStringData:
+			err = wantType(g, protowire.BytesType, "TensorProto.string_data")
+			d.typedField = true
+			d.entries++
 		case tensorLocation:
-			external = g.Type == protowire.VarintType && g.Varint == 1
+			err = wantType(g, protowire.VarintType, "TensorProto.data_location")
+			d.external = g.Varint == 1
 		case tensorExternal:
+			err = wantType(g, protowire.BytesType, "TensorProto.external_data")
 			entries = append(entries, g)
 		}
 		return err
@@ -278,10 +390,11 @@ func (s *scan) tensor(f protowire.Field) error {
 		return err
 	}
 	if len(entries) == 0 {
-		if external {
+		if d.external {
 			s.add(finding.Medium, "#"+name, "tensor %q is stored externally but names no location", name)
+			return nil
 		}
-		return nil
+		return s.checkData(name, d)
 	}
 	location, found := "", false
 	for _, e := range entries {
@@ -299,19 +412,125 @@ func (s *scan) tensor(f protowire.Field) error {
 		if err != nil {
 			return err
 		}
-		if k == "location" {
+		switch k {
+		case "location":
 			location, found = v, true
+		case "offset", "length":
+			n, perr := strconv.ParseInt(v, 10, 64)
+			if perr != nil || n < 0 {
+				return fmt.Errorf("%w: tensor %q external_data %s %q is not a non-negative integer", ErrMalformed, name, k, v)
+			}
+			if k == "offset" {
+				d.offset = n
+			} else {
+				d.length, d.hasLength = n, true
+			}
 		}
 	}
 	if !found || location == "" {
 		s.add(finding.Medium, "#"+name, "tensor %q has external_data without a location", name)
 		return nil
 	}
+	need, err := s.byteSize(name, d)
+	if err != nil {
+		return err
+	}
+	if d.hasLength {
+		need = d.length
+	}
+	if need >= 0 {
+		if d.offset > 1<<62-need {
+			return fmt.Errorf("%w: tensor %q external data offset %d + length %d overflows", ErrMalformed, name, d.offset, need)
+		}
+		s.res.External = append(s.res.External, finding.ExternalData{Path: strings.ReplaceAll(location, `\`, "/"), MinSize: d.offset + need})
+	}
 	if s.extSeen[location] {
 		return nil
 	}
 	s.extSeen[location] = true
 	s.judgeExternal(name, location)
+	return nil
+}
+
+func (s *scan) packedDims(g protowire.Field, d *tensorData) error {
+	b, err := s.src.Bytes(g, maxString)
+	if err != nil {
+		return err
+	}
+	for len(b) > 0 {
+		v, k := binaryUvarint(b)
+		if k <= 0 {
+			return fmt.Errorf("%w: bad packed dims at offset %d", ErrMalformed, g.Off)
+		}
+		d.dims = append(d.dims, int64(v))
+		b = b[k:]
+	}
+	return nil
+}
+
+// elements is the product of dims, or an error for a negative or absurd count.
+func elements(name string, dims []int64) (uint64, error) {
+	n := uint64(1)
+	for _, x := range dims {
+		if x < 0 {
+			return 0, fmt.Errorf("%w: tensor %q has a negative dimension %d", ErrMalformed, name, x)
+		}
+		hi, lo := bits.Mul64(n, uint64(x))
+		if hi != 0 || lo > maxElements {
+			return 0, fmt.Errorf("%w: tensor %q declares dims %v: more than 2^50 elements", ErrMalformed, name, dims)
+		}
+		n = lo
+	}
+	return n, nil
+}
+
+// byteSize is the data size dims × data type imply, -1 when the type has
+// no fixed size.
+func (s *scan) byteSize(name string, d tensorData) (int64, error) {
+	n, err := elements(name, d.dims)
+	if err != nil {
+		return 0, err
+	}
+	b, ok := elemBits[d.dataType]
+	if !ok {
+		return -1, nil
+	}
+	return int64((n*b + 7) / 8), nil
+}
+
+// checkData: a tensor stored in the model must carry the data it declares.
+func (s *scan) checkData(name string, d tensorData) error {
+	n, err := elements(name, d.dims)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	switch {
+	case d.hasRaw:
+		want, err := s.byteSize(name, d)
+		if err != nil {
+			return err
+		}
+		if want >= 0 && want != d.rawLen {
+			return fmt.Errorf("%w: tensor %q declares dims %v of data type %d (%d bytes) but raw_data holds %d bytes: loaders refuse it", ErrMalformed, name, d.dims, d.dataType, want, d.rawLen)
+		}
+	case d.typedField:
+		per := uint64(1)
+		if d.dataType == 14 || d.dataType == 15 {
+			per = 2 // complex: real and imaginary parts
+		}
+		if d.dataType == 21 || d.dataType == 22 || d.dataType == 23 {
+			n = (n + 1) / 2 // 4-bit types: two per int32 entry
+			per = 1
+		}
+		if d.entries < n*per {
+			return fmt.Errorf("%w: tensor %q declares %d elements but carries %d values: loaders refuse it", ErrMalformed, name, n, d.entries/per)
+		}
+	default:
+		return fmt.Errorf("%w: tensor %q declares dims %v (%d elements) and carries no data (no raw_data, typed values or external data): loaders refuse it", ErrMalformed, name, d.dims, n)
+	}
 	return nil
 }
 
@@ -384,3 +603,5 @@ func (s *scan) judgeOps() {
 		s.add(finding.Medium, "#"+node, "operator %s from custom domain %q: loading it needs a native custom-op library, which runs arbitrary code", k.op, k.domain)
 	}
 }
+
+func binaryUvarint(b []byte) (uint64, int) { return binary.Uvarint(b) }

@@ -19,6 +19,9 @@ import (
 // protobuf wire format.
 var ErrMalformed = errors.New("malformed protobuf")
 
+// Type is a wire type.
+type Type = pw.Type
+
 // Wire types, re-exported so callers import only this package.
 const (
 	VarintType  = pw.VarintType
