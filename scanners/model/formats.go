@@ -28,6 +28,7 @@ var formats = []*formatHandler{
 	{name: "GGUF", detect: func(h []byte, _ int64) bool { return gguf.Detect(h) }, scan: gguf.Scan},
 	{name: "ONNX", detect: func(h []byte, _ int64) bool { return onnx.Detect(h) }, scan: onnx.Scan},
 	{name: "TensorFlow SavedModel", detect: func(h []byte, _ int64) bool { return savedmodel.Detect(h) }, scan: savedmodel.Scan},
+	{name: "TensorFlow SavedModel (text format)", detect: func(h []byte, _ int64) bool { return savedmodel.DetectText(h) }, scan: savedmodel.ScanText},
 	{name: "TensorFlow Lite", detect: func(h []byte, _ int64) bool { return len(h) >= 8 && string(h[4:8]) == "TFL3" }},
 }
 

@@ -75,6 +75,7 @@ var dangerousOps = map[string]rule{
 	"ImmutableConst":                {finding.High, "memory-maps a file of the host", false},
 	"LoadAndRemapMatrix":            {finding.High, "reads a checkpoint file of the host", false},
 	"DatasetToTFRecord":             {finding.High, "writes a file on the host", false},
+	"DebugNumericSummaryV2":         {finding.Low, "sends tensors to a debugger dump", false},
 	"ExperimentalDatasetToTFRecord": {finding.High, "writes a file on the host", false},
 
 	"WholeFileReader":               {finding.Medium, "reads files of the host", false},
@@ -139,6 +140,7 @@ type scan struct {
 	dropped int
 	seen    map[string]bool // findings by (op, location) once
 	graphs  int
+	scratch []protowire.Field
 }
 
 func (s *scan) add(sev finding.Severity, where, format string, args ...any) {
@@ -160,33 +162,73 @@ func Scan(in finding.Input) (finding.Result, error) {
 		if f.Num != savedMetaGraphs {
 			return nil
 		}
-		return s.src.Message(f, func(g protowire.Field) error {
-			if g.Num == metaGraphDef {
+		m := &meta{assets: map[string]bool{}}
+		var graphs []protowire.Field
+		err := s.src.Message(f, func(g protowire.Field) error {
+			switch g.Num {
+			case metaGraphDef:
 				s.graphs++
-				return s.graph(g)
+				graphs = append(graphs, g)
+			case metaAssetFileDef:
+				return s.asset(g, m)
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		for _, g := range graphs {
+			if err := s.graph(g, m); err != nil {
+				return err
+			}
+		}
+		s.judgeMeta(m)
+		return nil
 	})
 	if err == nil && s.graphs == 0 {
 		err = fmt.Errorf("%w: no meta graph with a graph_def (SavedModel field 2, MetaGraphDef field 2): not a SavedModel", ErrMalformed)
 	}
-	if s.dropped > 0 {
-		s.res.Findings = append(s.res.Findings, finding.Finding{Severity: finding.High, Location: in.Location,
-			Reason: fmt.Sprintf("%d more findings not listed (first %d shown)", s.dropped, maxFindings)})
-	}
+	s.finish()
 	return s.res, err
 }
 
-func (s *scan) graph(f protowire.Field) error {
+func (s *scan) finish() {
+	if s.dropped > 0 {
+		s.res.Findings = append(s.res.Findings, finding.Finding{Severity: finding.High, Location: s.in.Location,
+			Reason: fmt.Sprintf("%d more findings not listed (first %d shown)", s.dropped, maxFindings)})
+	}
+}
+
+// asset reads an AssetFileDef: the tensor the loader feeds the asset's
+// path (under the SavedModel's assets/ folder) into.
+func (s *scan) asset(f protowire.Field, m *meta) error {
+	m.hasAssets = true
+	return s.src.Message(f, func(g protowire.Field) error {
+		if g.Num != assetTensorInfo {
+			return nil
+		}
+		return s.src.Message(g, func(h protowire.Field) error {
+			if h.Num == tensorInfoName {
+				name, err := s.src.String(h, maxString)
+				m.assets[nodeOfInput(name)] = true
+				return err
+			}
+			return nil
+		})
+	})
+}
+
+func (s *scan) graph(f protowire.Field, m *meta) error {
+	main := &graph{resolv: map[string]*node{}}
+	m.graphs = append(m.graphs, main)
 	return s.src.Message(f, func(g protowire.Field) error {
 		switch g.Num {
 		case graphNode:
-			return s.node(g, "", false)
+			return s.node(g, main)
 		case graphLibrary:
 			return s.src.Message(g, func(h protowire.Field) error {
 				if h.Num == libFunction {
-					return s.function(h)
+					return s.function(h, m)
 				}
 				return nil
 			})
@@ -195,7 +237,7 @@ func (s *scan) graph(f protowire.Field) error {
 	})
 }
 
-func (s *scan) function(f protowire.Field) error {
+func (s *scan) function(f protowire.Field, m *meta) error {
 	var name string
 	var nodes []protowire.Field
 	err := s.src.Message(f, func(g protowire.Field) error {
@@ -217,51 +259,114 @@ func (s *scan) function(f protowire.Field) error {
 	if err != nil {
 		return err
 	}
-	inSaver := saverFunction(name)
+	g := &graph{fn: name, inSaver: saverFunction(name), resolv: map[string]*node{}}
+	m.graphs = append(m.graphs, g)
 	for _, n := range nodes {
-		if err := s.node(n, name, inSaver); err != nil {
+		if err := s.node(n, g); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// node judges one NodeDef; fn is the enclosing function's name ("" for the
-// main graph).
-func (s *scan) node(f protowire.Field, fn string, inSaver bool) error {
+// node reads one NodeDef: its name and op always; its inputs and the
+// attributes the rules read only for ops that are judged or that a judged
+// op's input may resolve to (constants and pass-throughs).
+func (s *scan) node(f protowire.Field, g *graph) error {
 	var name, op string
-	err := s.src.Message(f, func(g protowire.Field) error {
+	rest := s.scratch[:0]
+	err := s.src.Message(f, func(h protowire.Field) error {
 		var err error
-		switch g.Num {
+		switch h.Num {
 		case nodeName:
-			name, err = s.src.String(g, maxString)
+			name, err = s.src.String(h, maxString)
 		case nodeOp:
-			op, err = s.src.String(g, maxString)
+			op, err = s.src.String(h, maxString)
+		case nodeInput, nodeAttr:
+			rest = append(rest, h)
+		}
+		return err
+	})
+	s.scratch = rest[:0]
+	if err != nil {
+		return err
+	}
+	_, judged := dangerousOps[op]
+	if !judged && !passThrough[op] && op != "Const" {
+		return nil
+	}
+	n := &node{name: name, op: op}
+	for _, h := range rest {
+		switch h.Num {
+		case nodeInput:
+			in, err := s.src.String(h, maxString)
+			if err != nil {
+				return err
+			}
+			n.inputs = append(n.inputs, in)
+		case nodeAttr:
+			if err := s.attr(h, n); err != nil {
+				return err
+			}
+		}
+	}
+	g.add(n, judged)
+	return nil
+}
+
+// attr reads one attr map entry of the attributes the rules use.
+func (s *scan) attr(f protowire.Field, n *node) error {
+	var key string
+	var val protowire.Field
+	has := false
+	err := s.src.Message(f, func(h protowire.Field) error {
+		switch h.Num {
+		case 1:
+			var err error
+			key, err = s.src.String(h, maxString)
+			return err
+		case 2:
+			val, has = h, true
+		}
+		return nil
+	})
+	if err != nil || !has || !usedAttrs[key] {
+		return err
+	}
+	var a attrValue
+	err = s.src.Message(val, func(h protowire.Field) error {
+		var err error
+		switch h.Num {
+		case attrS:
+			a.s, err = s.src.String(h, maxString)
+			a.hasS = true
+		case attrList:
+			err = s.src.Message(h, func(l protowire.Field) error {
+				if l.Num == listS {
+					v, err := s.src.String(l, maxString)
+					a.list = append(a.list, v)
+					return err
+				}
+				return nil
+			})
+		case attrTensor:
+			err = s.src.Message(h, func(t protowire.Field) error {
+				if t.Num == tensorStringVal && len(a.strs) < 16 {
+					v, err := s.src.String(t, maxString)
+					a.strs = append(a.strs, v)
+					return err
+				}
+				return nil
+			})
 		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	r, bad := dangerousOps[op]
-	if !bad {
-		return nil
+	if n.attrs == nil {
+		n.attrs = map[string]attrValue{}
 	}
-	if r.saver && (inSaver || fn == "" && saverNode.MatchString(name)) {
-		return nil
-	}
-	where := "#" + name
-	if fn != "" {
-		where = "#" + fn + "/" + name
-	}
-	if s.seen[op+where] {
-		return nil
-	}
-	s.seen[op+where] = true
-	ctx := ""
-	if r.saver {
-		ctx = " outside the checkpoint saver"
-	}
-	s.add(r.sev, where, "operation %s%s %s", op, ctx, r.reason)
+	n.attrs[key] = a
 	return nil
 }
