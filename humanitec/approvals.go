@@ -113,15 +113,11 @@ func (c *Client) ListWaiting(ctx context.Context, j Job) ([]Approval, error) {
 		if resp.status != http.StatusOK {
 			return nil, c.apiError(op, resp.status, resp.body)
 		}
-		var list []Approval
-		if err := json.Unmarshal(resp.body, &list); err != nil {
-			return nil, fmt.Errorf("%s: the response is not a list of approval requests: %v", op, err)
+		mine, err := decodeWaiting(resp.body, j)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		for _, a := range list {
-			if a.PipelineID == j.Pipeline && a.RunID == j.Run && a.JobID == j.Job && a.Status == StatusWaiting {
-				out = append(out, a)
-			}
-		}
+		out = append(out, mine...)
 		next := nextLink(resp.header)
 		if next == "" {
 			return out, nil
@@ -135,6 +131,22 @@ func (c *Client) ListWaiting(ctx context.Context, j Job) ([]Approval, error) {
 		}
 		u = nu
 	}
+}
+
+// decodeWaiting decodes one page of approval requests and keeps those of
+// job j that are waiting.
+func decodeWaiting(body []byte, j Job) ([]Approval, error) {
+	var list []Approval
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, fmt.Errorf("the response is not a list of approval requests: %v", err)
+	}
+	var out []Approval
+	for _, a := range list {
+		if a.OrgID == j.Org && a.AppID == j.App && a.PipelineID == j.Pipeline && a.RunID == j.Run && a.JobID == j.Job && a.Status == StatusWaiting {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 // nextLink is the URL of rel="next" in the Link headers, or "".

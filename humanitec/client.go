@@ -201,6 +201,10 @@ func (c *Client) apiError(op string, status int, body []byte) *APIError {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &he) == nil && (he.Error != "" || he.Message != "") {
+		if c.token != "" { // the token may have been written with JSON escapes
+			he.Error = strings.ReplaceAll(he.Error, c.token, "[token]")
+			he.Message = strings.ReplaceAll(he.Message, c.token, "[token]")
+		}
 		e.Code, e.Message = clip(he.Error, 64), clip(he.Message, maxMessage)
 	} else {
 		e.Message = clip(string(bytes.TrimSpace(body)), 200)
