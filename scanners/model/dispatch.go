@@ -120,6 +120,9 @@ func (s *scanner) scanInput(r io.ReaderAt, size int64, loc, name, dir string, de
 		if kind == "text" && strings.HasSuffix(strings.ToLower(name), ".py") && depth == 0 {
 			s.finding(finding.Low, loc, "Python source shipped with the model: it runs when loaded with trust_remote_code=True; review it")
 		}
+		if kind == "text" {
+			s.judgeTextTemplates(r, size, loc, name)
+		}
 		return fmtBenign
 	}
 	if s.encrypted == loc {

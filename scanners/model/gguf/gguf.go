@@ -20,11 +20,11 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+	"github.com/gatehouse-dev/gatehouse/scanners/model/jinja"
 )
 
 // Format is the name reported in Result.Format.
@@ -79,18 +79,6 @@ var ggmlTypes = map[uint32]ggmlType{
 	22: {82, 256}, 23: {136, 256}, 24: {1, 1}, 25: {2, 1}, 26: {4, 1}, 27: {8, 1}, 28: {8, 1},
 	29: {56, 256}, 30: {2, 1}, 34: {54, 256}, 35: {66, 256}, 39: {17, 32},
 }
-
-// sstiGadgets are template fragments that reach Python objects from a
-// Jinja2 sandbox or obfuscate attribute names (CVE-2024-34359 and kin).
-var sstiGadgets = []string{
-	"__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__",
-	"__init__", "__base__", "__bases__", "__dict__", "__getattribute__", "__reduce__",
-	"popen", "eval(", "exec(", "subprocess", "cycler", "joiner", "lipsum",
-	"request.application", "config.__class__", "|attr(", "| attr(", "\\x5f", "\\u005f",
-	"url_for", "get_flashed_messages",
-}
-
-var osCall = regexp.MustCompile(`\bos\.[a-z_]`)
 
 type reader struct {
 	r   *bufio.Reader
@@ -408,17 +396,12 @@ func (r *reader) skipAny(typ uint32, depth int) error {
 }
 
 func (s *scan) judgeTemplate(key, tmpl string) {
-	var hits []string
-	for _, g := range sstiGadgets {
-		if strings.Contains(tmpl, g) {
-			hits = append(hits, g)
-		}
+	v := jinja.Judge(fmt.Sprintf("chat template %q", key), tmpl)
+	if v.NotVerified != "" {
+		s.res.NotVerified = append(s.res.NotVerified, finding.NotVerified{Location: s.loc + "#" + key, Reason: v.NotVerified})
 	}
-	if osCall.MatchString(tmpl) {
-		hits = append(hits, "os.")
-	}
-	if len(hits) > 0 {
-		s.add(finding.Critical, "#"+key, "chat template %q reaches Python internals (%s): server-side template injection runs code where the template is rendered", key, strings.Join(hits, ", "))
+	if v.Severity != 0 {
+		s.add(v.Severity, "#"+key, "%s", v.Reason)
 		return
 	}
 	s.add(finding.Low, "#"+key, "chat template %q (%d bytes) is Jinja2 rendered by the inference server: review it", key, len(tmpl))
