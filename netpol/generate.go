@@ -81,8 +81,10 @@ type portRef struct {
 type workload struct {
 	name string
 	spec *score.Spec
-	// ports by service port name.
-	ports map[string]portRef
+	// ports by service port name (targetPort, else port), and the
+	// published port numbers by name.
+	ports     map[string]portRef
+	published map[string]int
 	// clients are the ingress rules other workloads earned through
 	// service-port resources: client workload → ports.
 	clients map[string][]portRef
@@ -113,7 +115,7 @@ func Generate(specs []*score.Spec, o Options) (*Result, error) {
 		if prev, ok := byName[name]; ok {
 			return nil, fmt.Errorf("%s: workload %s is also defined in %s", s.Path, name, prev.spec.Path)
 		}
-		w := &workload{name: name, spec: s, ports: map[string]portRef{}, clients: map[string][]portRef{}}
+		w := &workload{name: name, spec: s, ports: map[string]portRef{}, published: map[string]int{}, clients: map[string][]portRef{}}
 		if s.Workload.Service != nil {
 			for pn, p := range s.Workload.Service.Ports {
 				target := p.Port
@@ -125,6 +127,7 @@ func Generate(specs []*score.Spec, o Options) (*Result, error) {
 					proto = api.L4Proto(strings.ToUpper(string(*p.Protocol)))
 				}
 				w.ports[pn] = portRef{name: pn, port: target, proto: proto}
+				w.published[pn] = p.Port
 			}
 		}
 		byName[name] = w
@@ -152,7 +155,10 @@ func Generate(specs []*score.Spec, o Options) (*Result, error) {
 	}
 	for _, name := range names {
 		w := byName[name]
-		ingress, in := ingressFor(w, cfg)
+		ingress, in, err := ingressFor(w, cfg)
+		if err != nil {
+			return nil, err
+		}
 		rule := &api.Rule{
 			EndpointSelector:  workloadSelector(cfg, name),
 			Ingress:           ingress,
@@ -210,68 +216,128 @@ func describePorts(ps []api.PortProtocol) string {
 	return strings.Join(s, ", ")
 }
 
-// ingressFor admits the workload's service ports: from the ingress entity
-// (and the gateway namespaces) when it has a route, else from its own
-// namespace; plus, in any case, from each workload that declared it as a
-// service-port dependency, on that port.
-func ingressFor(w *workload, cfg *Config) ([]api.IngressRule, []string) {
-	var ps []api.PortProtocol
+// resolvePort finds a workload's service port by name, or by its port
+// number (an int or a decimal string), as score-k8s's route and
+// service-port provisioners accept.
+func (w *workload) resolvePort(v any) (portRef, bool) {
+	var num int
+	switch t := v.(type) {
+	case string:
+		if p, ok := w.ports[t]; ok {
+			return p, true
+		}
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return portRef{}, false
+		}
+		num = n
+	case int:
+		num = t
+	case int64:
+		num = int(t)
+	case uint64:
+		num = int(t)
+	case float64:
+		num = int(t)
+		if float64(num) != t {
+			return portRef{}, false
+		}
+	default:
+		return portRef{}, false
+	}
 	for _, pn := range slices.Sorted(maps.Keys(w.ports)) {
-		p := w.ports[pn]
-		ps = append(ps, api.PortProtocol{Port: strconv.Itoa(p.port), Protocol: p.proto})
+		if w.published[pn] == num {
+			return w.ports[pn], true
+		}
+	}
+	return portRef{}, false
+}
+
+func protoPorts(refs []portRef) []api.PortProtocol {
+	var ps []api.PortProtocol
+	for _, p := range refs {
+		pp := api.PortProtocol{Port: strconv.Itoa(p.port), Protocol: p.proto}
+		if !slices.Contains(ps, pp) {
+			ps = append(ps, pp)
+		}
+	}
+	return ps
+}
+
+// ingressFor admits the workload's service ports: a port a route
+// resource names (every port when the route names none) from the ingress
+// entity and the gateway namespaces; the other ports from the workload's
+// own namespace; plus, in any case, each workload that declared this one
+// as a service-port dependency, on that port.
+func ingressFor(w *workload, cfg *Config) ([]api.IngressRule, []string, error) {
+	routed := map[string]bool{}
+	var routes []string
+	for _, rn := range slices.Sorted(maps.Keys(w.spec.Workload.Resources)) {
+		r := w.spec.Workload.Resources[rn]
+		if !slices.Contains(cfg.Ingress.RouteTypes, r.Type) {
+			continue
+		}
+		routes = append(routes, strconv.Quote(rn))
+		v, ok := r.Params["port"]
+		if !ok {
+			for pn := range w.ports {
+				routed[pn] = true
+			}
+			continue
+		}
+		p, ok := w.resolvePort(v)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: workload %s: resources.%s (%s): params.port %v is not one of the workload's service ports", w.spec.Path, w.name, rn, r.Type, v)
+		}
+		routed[p.name] = true
+	}
+	var viaRoute, local []portRef
+	for _, pn := range slices.Sorted(maps.Keys(w.ports)) {
+		if routed[pn] {
+			viaRoute = append(viaRoute, w.ports[pn])
+		} else {
+			local = append(local, w.ports[pn])
+		}
 	}
 	var rules []api.IngressRule
 	var notes []string
-	if len(ps) > 0 {
-		routed := ""
-		for _, rn := range slices.Sorted(maps.Keys(w.spec.Workload.Resources)) {
-			if slices.Contains(cfg.Ingress.RouteTypes, w.spec.Workload.Resources[rn].Type) {
-				routed = rn
-				break
-			}
-		}
-		if routed != "" {
-			rules = append(rules, api.IngressRule{
-				IngressCommonRule: api.IngressCommonRule{FromEntities: api.EntitySlice{api.EntityIngress}},
-				ToPorts:           portRules(ps),
-			})
-			notes = append(notes, fmt.Sprintf("ingress on %s from the ingress entity (resource %q is a route)", describePorts(ps), routed))
-			if len(cfg.Ingress.GatewayNamespaces) > 0 {
-				var from []api.EndpointSelector
-				for _, ns := range cfg.Ingress.GatewayNamespaces {
-					from = append(from, api.NewESFromMatchRequirements(map[string]string{namespaceLabel: ns}, nil))
-				}
-				rules = append(rules, api.IngressRule{
-					IngressCommonRule: api.IngressCommonRule{FromEndpoints: from},
-					ToPorts:           portRules(ps),
-				})
-				notes = append(notes, fmt.Sprintf("ingress on %s from pods in the gateway namespaces %s", describePorts(ps), strings.Join(cfg.Ingress.GatewayNamespaces, ", ")))
-			}
-		} else {
-			rules = append(rules, api.IngressRule{
-				IngressCommonRule: api.IngressCommonRule{FromEndpoints: []api.EndpointSelector{api.NewESFromMatchRequirements(map[string]string{}, nil)}},
-				ToPorts:           portRules(ps),
-			})
-			notes = append(notes, fmt.Sprintf("ingress on %s from endpoints in the same namespace (no route)", describePorts(ps)))
-		}
-	} else {
+	if len(w.ports) == 0 {
 		notes = append(notes, "no ingress: the workload declares no service ports")
 	}
-	for _, client := range slices.Sorted(maps.Keys(w.clients)) {
-		var cps []api.PortProtocol
-		for _, p := range w.clients[client] {
-			pp := api.PortProtocol{Port: strconv.Itoa(p.port), Protocol: p.proto}
-			if !slices.Contains(cps, pp) {
-				cps = append(cps, pp)
+	if ps := protoPorts(viaRoute); len(ps) > 0 {
+		rules = append(rules, api.IngressRule{
+			IngressCommonRule: api.IngressCommonRule{FromEntities: api.EntitySlice{api.EntityIngress}},
+			ToPorts:           portRules(ps),
+		})
+		notes = append(notes, fmt.Sprintf("ingress on %s from the ingress entity (route %s)", describePorts(ps), strings.Join(routes, ", ")))
+		if len(cfg.Ingress.GatewayNamespaces) > 0 {
+			var from []api.EndpointSelector
+			for _, ns := range cfg.Ingress.GatewayNamespaces {
+				from = append(from, api.NewESFromMatchRequirements(map[string]string{namespaceLabel: ns}, nil))
 			}
+			rules = append(rules, api.IngressRule{
+				IngressCommonRule: api.IngressCommonRule{FromEndpoints: from},
+				ToPorts:           portRules(ps),
+			})
+			notes = append(notes, fmt.Sprintf("ingress on %s from pods in the gateway namespaces %s", describePorts(ps), strings.Join(cfg.Ingress.GatewayNamespaces, ", ")))
 		}
+	}
+	if ps := protoPorts(local); len(ps) > 0 {
+		rules = append(rules, api.IngressRule{
+			IngressCommonRule: api.IngressCommonRule{FromEndpoints: []api.EndpointSelector{api.NewESFromMatchRequirements(map[string]string{}, nil)}},
+			ToPorts:           portRules(ps),
+		})
+		notes = append(notes, fmt.Sprintf("ingress on %s from endpoints in the same namespace (no route to them)", describePorts(ps)))
+	}
+	for _, client := range slices.Sorted(maps.Keys(w.clients)) {
+		cps := protoPorts(w.clients[client])
 		rules = append(rules, api.IngressRule{
 			IngressCommonRule: api.IngressCommonRule{FromEndpoints: []api.EndpointSelector{workloadSelector(cfg, client)}},
 			ToPorts:           portRules(cps),
 		})
 		notes = append(notes, fmt.Sprintf("ingress on %s from workload %s (its service-port resource)", describePorts(cps), client))
 	}
-	return rules, notes
+	return rules, notes, nil
 }
 
 // egressFor allows DNS and each declared resource by its type's rule.
@@ -341,10 +407,11 @@ func egressFor(w *workload, all map[string]*workload, cfg *Config) ([]api.Egress
 			if !ok || peerName == "" {
 				return nil, nil, nil, fmt.Errorf("%s: workload %s: resources.%s (%s): params.workload must name the target workload", src, w.name, rn, r.Type)
 			}
-			portName, ok := r.Params["port"].(string)
-			if !ok || portName == "" {
+			portParam, ok := r.Params["port"]
+			if !ok {
 				return nil, nil, nil, fmt.Errorf("%s: workload %s: resources.%s (%s): params.port must name a service port of workload %s", src, w.name, rn, r.Type, peerName)
 			}
+			portName := fmt.Sprint(portParam)
 			if strings.Contains(peerName, "${") || strings.Contains(portName, "${") {
 				warn("params.workload or params.port is a placeholder; egress is not granted (fail closed)")
 				continue
@@ -354,7 +421,7 @@ func egressFor(w *workload, all map[string]*workload, cfg *Config) ([]api.Egress
 				warn(fmt.Sprintf("workload %s is not among the specs given, so its port %s is unknown; egress is not granted (fail closed): pass its spec too", peerName, portName))
 				continue
 			}
-			p, ok := peer.ports[portName]
+			p, ok := peer.resolvePort(portParam)
 			if !ok {
 				return nil, nil, nil, fmt.Errorf("%s: workload %s: resources.%s (%s): workload %s (%s) has no service port %q", src, w.name, rn, r.Type, peerName, peer.spec.Path, portName)
 			}
