@@ -319,6 +319,16 @@ func (in *interp) stmt(s stmt) {
 	case sOutput:
 		in.eval(s.x)
 	case sSet:
+		// set ns = namespace(k=v): the attributes are variables ns.k
+		if c, ok := s.x.(eCall); ok && len(s.targets) == 1 {
+			if fn, ok := c.fn.(eName); ok && fn.name == "namespace" && in.env["namespace"] == nil {
+				if t, ok := s.targets[0].(eName); ok {
+					for _, k := range c.kwkeys {
+						in.env[t.name+"."+k] = in.eval(c.kwargs[k])
+					}
+				}
+			}
+		}
 		v := in.eval(s.x)
 		if len(s.targets) == 1 {
 			in.assign(s.targets[0], v)

@@ -206,7 +206,15 @@ func Normalize(module string) string {
 
 // Judge rates one import. A zero severity means the global is allowed.
 func Judge(module, name string) (finding.Severity, string) {
-	module, name = NormalizeGlobal(module, name)
+	m3, n3 := NormalizeGlobal(module, name)
+	sev, reason := judge(m3, n3)
+	if sev != 0 && (m3 != module || n3 != name) && validName(module) && validName(name) {
+		reason += " (Python 3's unpickler imports " + module + "." + name + " as " + m3 + "." + n3 + ")"
+	}
+	return sev, reason
+}
+
+func judge(module, name string) (finding.Severity, string) {
 	full := module + "." + name
 	if module == "" || name == "" || !validName(module) || !validName(name) {
 		return finding.Critical, "import name is empty or not a valid Python name: it cannot be judged"
