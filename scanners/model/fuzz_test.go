@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+	gen "github.com/gatehouse-dev/gatehouse/scanners/model/internal/corpus"
 )
 
 // FuzzScanReader: any input is judged by the dispatcher (archives, npy,
@@ -27,6 +28,15 @@ func FuzzScanReader(f *testing.F) {
 		npy("|O", evilPickle),
 		gz(evilPickle),
 		tarGz(f, "m.pt", whole),
+	}
+	// Every single-file case of the generated issue-14 corpus (archive
+	// escapes, pbtxt, templates, malformed FRAMEs, ONNX, ...).
+	for _, c := range gen.Cases("jinja/testdata/benign") {
+		if len(c.Files) == 1 {
+			for _, b := range c.Files {
+				seeds = append(seeds, b)
+			}
+		}
 	}
 	for _, s := range seeds {
 		f.Add(s)
