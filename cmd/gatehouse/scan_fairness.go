@@ -17,9 +17,9 @@ import (
 
 // scanFairnessOptions are the flags of `gatehouse scan fairness`.
 type scanFairnessOptions struct {
-	label, prediction, score, positive, missing, format string
-	groups                                              []string
-	minGroupSize                                        int
+	label, prediction, score, positive, missing, format, model string
+	groups                                                     []string
+	minGroupSize                                               int
 }
 
 func init() {
@@ -38,7 +38,9 @@ confidence interval and the two groups that define it. Groups with fewer
 rows than --min-group-size are reported as too small and left out of the
 gaps. Rows are streamed: memory does not grow with the file.
 The fairness gate of "gatehouse check" judges the fairness/v1 evidence
-(--format json) against thresholds. See docs/fairness.md.
+(--format json; --model PATH binds it to that model for
+"gatehouse check model:PATH --evidence fairness=FILE") against thresholds.
+See docs/fairness.md.
 Exit status: 0 computed, 2 bad input (an unknown column, a label column with
 more than two values, a score outside [0,1], an empty or unreadable file, a
 FIFO, device or socket, a limit) or an interrupted scan.`,
@@ -56,6 +58,7 @@ FIFO, device or socket, a limit) or an interrupted scan.`,
 	f.StringVar(&o.missing, "missing", "group", `an empty group value: "group" (its own group, "(missing)") or "error"`)
 	f.IntVar(&o.minGroupSize, "min-group-size", 30, "groups with fewer rows are too small to judge")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	f.StringVar(&o.model, "model", "", "the model the predictions are of: the evidence then counts for that model only in gatehouse check")
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
@@ -86,6 +89,9 @@ func runScanFairness(ctx context.Context, w io.Writer, path string, o scanFairne
 	if err != nil {
 		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
+	if o.model != "" {
+		ev.Subject = &fairness.Subject{Path: o.model}
+	}
 	if o.format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -102,7 +108,10 @@ func runScanFairness(ctx context.Context, w io.Writer, path string, o scanFairne
 // column names come from the file: escaped.
 func writeFairnessText(w io.Writer, ev *fairness.Evidence) {
 	esc := textsafe.Escape
-	fmt.Fprintf(w, "predictions: %s (%s, %d rows, sha256 %s)\n", esc(ev.Subject.Path), ev.Subject.Format, ev.Rows, ev.Subject.SHA256)
+	if ev.Subject != nil {
+		fmt.Fprintf(w, "model: %s\n", esc(ev.Subject.Path))
+	}
+	fmt.Fprintf(w, "predictions: %s (%s, %d rows, sha256 %s)\n", esc(ev.Predictions.Path), ev.Predictions.Format, ev.Rows, ev.Predictions.SHA256)
 	fmt.Fprintf(w, "positive: %s; min group size %d; intervals %.0f%%\n", esc(ev.Settings.Positive), ev.Settings.MinGroupSize, ev.Settings.Confidence*100)
 	r := func(x *fairness.Rate) string {
 		if x == nil {

@@ -93,6 +93,10 @@ func (b *binaryCol) isPos(v, pos []byte, where string) (bool, error) {
 	if bytes.Equal(v, b.other) {
 		return false, nil
 	}
+	if !b.sawPos {
+		return false, badInput("%s: column %q holds %q and %q and neither is the positive value %q: pass --positive with the positive class's value",
+			where, b.name, textsafe.Escape(string(b.other)), textsafe.Escape(string(v)), textsafe.Escape(string(pos)))
+	}
 	return false, badInput("%s: column %q has a third value %q (besides %q and %q): label and prediction must be binary; --positive names the positive value",
 		where, b.name, textsafe.Escape(string(v)), textsafe.Escape(string(pos)), textsafe.Escape(string(b.other)))
 }

@@ -159,6 +159,7 @@ func (c *Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ev.Subject = &Subject{Path: s.Ref, Digest: s.Digest}
 	return ev, nil
 }
 
@@ -206,8 +207,11 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) {
 	if len(ev.Groupings) == 0 {
 		return nil, errors.New(`fairness/v1 evidence: "groupings" is missing or empty`)
 	}
-	if ev.Subject != nil && (ev.Subject.Path == "" || ev.Subject.SHA256 == "") {
-		return nil, errors.New(`fairness/v1 evidence: "subject" needs "path" and "sha256"`)
+	if ev.Predictions == nil || ev.Predictions.Path == "" || len(ev.Predictions.SHA256) != 64 {
+		return nil, errors.New(`fairness/v1 evidence: "predictions" needs "path" and "sha256" (the file the metrics were computed from)`)
+	}
+	if ev.Subject != nil && ev.Subject.Path == "" {
+		return nil, errors.New(`fairness/v1 evidence: "subject" without a "path"`)
 	}
 	return ev, nil
 }

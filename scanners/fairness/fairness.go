@@ -158,15 +158,26 @@ func (o Options) check() error {
 
 // Evidence is fairness/v1.
 type Evidence struct {
-	Schema    string     `json:"schema"`
-	Subject   *Subject   `json:"subject,omitempty"`
-	Settings  Settings   `json:"settings"`
-	Rows      int64      `json:"rows"`
-	Groupings []Grouping `json:"groupings"`
+	Schema string `json:"schema"`
+	// Subject is the model the predictions are of, when known (the
+	// collector's subject, or scan --model): gatehouse check counts the
+	// evidence for that model only.
+	Subject *Subject `json:"subject,omitempty"`
+	// Predictions binds the evidence to the file it was computed from.
+	Predictions *Predictions `json:"predictions"`
+	Settings    Settings     `json:"settings"`
+	Rows        int64        `json:"rows"`
+	Groupings   []Grouping   `json:"groupings"`
 }
 
-// Subject binds the evidence to the predictions file it was computed from.
+// Subject names the model judged.
 type Subject struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// Predictions names the predictions file the evidence was computed from.
+type Predictions struct {
 	Path   string `json:"path"`
 	SHA256 string `json:"sha256"` // of the bytes read
 	Bytes  int64  `json:"bytes"`

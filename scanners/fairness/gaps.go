@@ -50,7 +50,9 @@ func eligible(groups []Group, raw []rawGroup, m metric) judged {
 func pairs(k int) int { return k * (k - 1) / 2 }
 
 // extremes returns the positions (in j.idx order) of the highest and
-// lowest rate; ties go to the first group in the grouping's order.
+// lowest rate; among equal rates the highest is the first group in the
+// grouping's order and the lowest the last, so two groups with equal
+// rates are both named.
 func extremes(j judged, raw []rawGroup, m metric) (hi, lo int) {
 	hiRate, loRate := math.Inf(-1), math.Inf(1)
 	for _, i := range j.idx {
@@ -58,7 +60,7 @@ func extremes(j judged, raw []rawGroup, m metric) (hi, lo int) {
 		if r > hiRate {
 			hi, hiRate = i, r
 		}
-		if r < loRate {
+		if r <= loRate {
 			lo, loRate = i, r
 		}
 	}

@@ -38,7 +38,7 @@ func FormatOf(path string) (string, error) {
 
 // Scan computes fairness/v1 evidence from the predictions file at path.
 // The file is opened without blocking; a FIFO, device or socket is
-// refused. The evidence's subject names path and the sha256 of its bytes.
+// refused. The evidence's predictions name path and the sha256 of its bytes.
 func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 	o = o.withDefaults()
 	if err := o.check(); err != nil {
@@ -88,7 +88,7 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	ev.Subject = &Subject{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n, Format: format}
+	ev.Predictions = &Predictions{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: n, Format: format}
 	return ev, nil
 }
 
@@ -111,7 +111,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // ScanReader computes evidence from a CSV, TSV or JSON Lines stream
-// (format "csv", "tsv" or "jsonl"). The evidence has no subject.
+// (format "csv", "tsv" or "jsonl"). The evidence names no predictions file.
 func ScanReader(ctx context.Context, r io.Reader, format string, o Options) (*Evidence, error) {
 	o = o.withDefaults()
 	if err := o.check(); err != nil {
