@@ -198,16 +198,24 @@ func (c *Client) FindWaiting(ctx context.Context, j Job) (Approval, error) {
 // waiting approval request, it has several, a call fails for another
 // reason, or ctx ends.
 func (c *Client) WaitWaiting(ctx context.Context, j Job, interval time.Duration) (Approval, error) {
-	for {
+	start := time.Now()
+	notYet := func() error {
+		return fmt.Errorf("%s: %w after waiting %s: %w", j, ErrNoPending, time.Since(start).Round(time.Second), ctx.Err())
+	}
+	for asked := 0; ; asked++ {
 		a, err := c.FindWaiting(ctx, j)
 		if !errors.Is(err, ErrNoPending) {
+			if err != nil && asked > 0 && ctx.Err() != nil {
+				// The deadline ended a poll: say what the wait found.
+				return Approval{}, notYet()
+			}
 			return a, err
 		}
 		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Approval{}, fmt.Errorf("%w (waited until: %v)", err, ctx.Err())
+			return Approval{}, notYet()
 		case <-t.C:
 		}
 	}

@@ -458,3 +458,37 @@ func TestNextLink(t *testing.T) {
 		}
 	}
 }
+
+// The CI job may ask before the approve step has created its request.
+func TestWaitWaiting(t *testing.T) {
+	f, srv := newFake(t)
+	c := f.client(t, srv)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		f.mu.Lock()
+		f.approvals = append(f.approvals, waiting("late"))
+		f.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := c.WaitWaiting(ctx, testJob, 50*time.Millisecond)
+	if err != nil || a.ID != "late" {
+		t.Fatalf("got %q, %v; want the request that appeared", a.ID, err)
+	}
+	if n := len(f.log()); n < 2 {
+		t.Errorf("%d requests: it did not poll", n)
+	}
+
+	f2, srv2 := newFake(t)
+	c2 := f2.client(t, srv2)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	start := time.Now()
+	_, err = c2.WaitWaiting(ctx2, testJob, 50*time.Millisecond)
+	if !errors.Is(err, ErrNoPending) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want no pending request and the deadline", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s after a 200ms deadline", took)
+	}
+}
