@@ -264,7 +264,13 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, limit int64)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		limit = MaxObjectBody
+		// An error's body only feeds the message: its start is enough,
+		// and a large error page is still the status it came with.
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxObjectBody))
+		if err != nil {
+			return nil, transportError(err)
+		}
+		return &response{status: resp.StatusCode, body: body, header: resp.Header}, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {

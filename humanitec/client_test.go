@@ -492,3 +492,22 @@ func TestWaitWaiting(t *testing.T) {
 		t.Errorf("took %s after a 200ms deadline", took)
 	}
 }
+
+// A large error page (a proxy's HTML) is still the status it came with.
+func TestLargeErrorPage(t *testing.T) {
+	f, srv := newFake(t, waiting("a1"))
+	var gets atomic.Int32
+	f.override = func(w http.ResponseWriter, r *http.Request) bool {
+		gets.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte("<html>" + strings.Repeat("x", 1<<20)))
+		return true
+	}
+	_, err := f.client(t, srv).FindWaiting(context.Background(), testJob)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 502 Bad Gateway: <html>xxx") || len(err.Error()) > 1024 {
+		t.Fatalf("error %.300v, want the 502 with the start of its page", err)
+	}
+	if gets.Load() != 3 {
+		t.Errorf("%d GETs, want 3 (a 5xx is retried)", gets.Load())
+	}
+}

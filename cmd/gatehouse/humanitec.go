@@ -100,7 +100,7 @@ func (o *humanitecOptions) flags(c *cobra.Command) {
 // humanitecToken reads the token from --token-file or HUMANITEC_TOKEN.
 func (o *humanitecOptions) token() (string, error) {
 	if o.tokenFile == "" {
-		return os.Getenv("HUMANITEC_TOKEN"), nil
+		return strings.TrimSpace(os.Getenv("HUMANITEC_TOKEN")), nil
 	}
 	data, err := readlimit.File(o.tokenFile, 16<<10)
 	if err != nil {
