@@ -1,0 +1,202 @@
+package sources
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/crane"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+)
+
+// benchMiB is the size of the synthetic model (GATEHOUSE_BENCH_MIB,
+// default 512; the issue's figure is 2048).
+func benchMiB() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("GATEHOUSE_BENCH_MIB"), 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return 512
+}
+
+// writeRandom writes n incompressible bytes.
+func writeRandom(t testing.TB, path string, n int64, seed uint64) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := rand.NewChaCha8([32]byte{byte(seed)})
+	if _, err := io.CopyN(f, r, n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var (
+	benchOnce   sync.Once
+	benchRef    string
+	benchDigest string
+	benchBytes  int64
+	benchErr    error
+)
+
+// benchArtifact pushes, once per test binary, a ModelPack artifact of a
+// safetensors file (3/4), a pickle-ish .bin (1/4), config and card.
+func benchArtifact(b *testing.B) (ref string, size int64) {
+	addr := registry(b)
+	benchOnce.Do(func() {
+		dir := b.TempDir()
+		total := benchMiB() << 20
+		writeRandom(b, filepath.Join(dir, "model.safetensors"), total*3/4, 1)
+		writeRandom(b, filepath.Join(dir, "pytorch_model.bin"), total/4, 2)
+		os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures":["X"]}`), 0o600)
+		os.WriteFile(filepath.Join(dir, "README.md"), []byte("# bench model"), 0o600)
+		benchRef = addr + "/bench/model:v1"
+		benchDigest, benchErr = Push(context.Background(), dir, benchRef, testOptions())
+		benchBytes = total
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchRef, benchBytes
+}
+
+// resetPeakRSS clears VmHWM (Linux: echo 5 > /proc/self/clear_refs).
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func peakRSSMiB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkOCI streams the artifact through Walk (every byte read, as a
+// scanner does) and, in the same run, pulls it to disk as `crane pull
+// --format oci` does. The ratio of the two ns/op is the figure of issue 12.
+func BenchmarkOCI(b *testing.B) {
+	ref, size := benchArtifact(b)
+	b.Run("stream-walk", func(b *testing.B) {
+		b.SetBytes(size)
+		resetPeakRSS()
+		for i := 0; i < b.N; i++ {
+			tree, err := Open(context.Background(), "oci://"+ref, testOptions())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var mu sync.Mutex
+			var n int64
+			err = tree.Walk(context.Background(), func(ctx context.Context, f *File) error {
+				r, err := f.Open(ctx)
+				if err != nil {
+					return err
+				}
+				c, err := io.Copy(io.Discard, r)
+				mu.Lock()
+				n += c
+				mu.Unlock()
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n < size {
+				b.Fatalf("read %d bytes of %d", n, size)
+			}
+		}
+		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	})
+	b.Run("crane-pull-to-disk", func(b *testing.B) {
+		b.SetBytes(size)
+		resetPeakRSS()
+		for i := 0; i < b.N; i++ {
+			dir := b.TempDir()
+			img, err := crane.Pull(ref, crane.WithAuthFromKeychain(testRegistryOptions.keychain()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := layout.Write(dir, empty.Index)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := p.AppendImage(img); err != nil {
+				b.Fatal(err)
+			}
+			os.RemoveAll(dir)
+		}
+		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	})
+}
+
+// BenchmarkGCSSample reads 64 MiB of a large object (GATEHOUSE_BENCH_GCS_MIB,
+// default 1024) from fake-gcs-server with SamplePerObject.
+func BenchmarkGCSSample(b *testing.B) {
+	mib := int64(1024)
+	if v, err := strconv.ParseInt(os.Getenv("GATEHOUSE_BENCH_GCS_MIB"), 10, 64); err == nil && v > 0 {
+		mib = v
+	}
+	fakeGCSBinary(b)
+	c := startFakeGCS(b, "filesystem", map[string]map[string][]byte{"bench": {}})
+	ctx := context.Background()
+	// Upload the CSV-ish object through the API (streamed).
+	w := c.Bucket("bench").Object("data/big.csv").NewWriter(ctx)
+	w.ChunkSize = 16 << 20
+	line := []byte("id,name,email,comment\n")
+	rng := rand.New(rand.NewPCG(1, 2))
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var written int64
+	for written < mib<<20 {
+		n, _ := fmt.Fprintf(bw, "%d,user%d,user%d@example.com,%s", rng.Int64(), rng.IntN(1e6), rng.IntN(1e6), line)
+		written += int64(n)
+	}
+	bw.Flush()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Storage.Client = c
+	opts.SamplePerObject = 64 << 20
+	b.SetBytes(64 << 20)
+	b.ResetTimer()
+	resetPeakRSS()
+	for i := 0; i < b.N; i++ {
+		tree, err := Open(ctx, "gs://bench/data/", opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		err = tree.Walk(ctx, func(ctx context.Context, f *File) error {
+			r, err := f.Open(ctx)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			n, err := io.Copy(io.Discard, r)
+			if err == nil && n != 64<<20 {
+				return fmt.Errorf("sampled %d bytes", n)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(float64(written>>20), "object-MiB")
+}
