@@ -32,3 +32,17 @@ func (Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	}
 	return ev, nil
 }
+
+// Expand names what the spec brings in, each judged by its own kind's
+// gates: every container image (build placeholders excluded), as
+// Evidence.Subjects. It has the shape of the check command's expanders.
+func Expand(ctx context.Context, s gates.Subject) ([]gates.Subject, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ev, err := Scan(s.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return ev.Subjects(), nil
+}

@@ -31,6 +31,9 @@ func FuzzLoad(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, diff := mapSpecDiff(data); diff != "" {
+			t.Fatal(diff)
+		}
 		spec, err := Load("fuzz.score.yaml", "", data)
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz.score.yaml") {

@@ -3,6 +3,7 @@ package score
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,8 +11,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/score-spec/score-go/loader"
+	"github.com/score-spec/score-go/schema"
+	"github.com/score-spec/score-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/yamlbound"
 )
 
 const (
@@ -477,8 +482,18 @@ func TestCollector(t *testing.T) {
 		!strings.Contains(err.Error(), "bad-port.score.yaml") {
 		t.Errorf("bad spec: %v", err)
 	}
+	subs, err := Expand(context.Background(), gates.Subject{Kind: gates.KindScore, Ref: "testdata/upstream/score-go-full/score.yaml"})
+	if err != nil || len(subs) != 1 || subs[0].Ref != "localhost:4000/repo/my-image:tag" || subs[0].Labels["score.containers"] != "container-one1" {
+		t.Errorf("Expand: %+v, %v", subs, err)
+	}
+	if _, err := Expand(context.Background(), gates.Subject{Kind: gates.KindScore, Ref: "testdata/invalid/escape.score.yaml"}); err == nil {
+		t.Error("Expand of a spec that does not load")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	if _, err := Expand(ctx, gates.Subject{Kind: gates.KindScore, Ref: "testdata/worker.score.yaml"}); err == nil {
+		t.Error("cancelled context expanded")
+	}
 	if _, err := c.Collect(ctx, gates.Subject{Kind: gates.KindScore, Ref: "testdata/worker.score.yaml"}); err == nil {
 		t.Error("cancelled context collected")
 	}
@@ -489,4 +504,73 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The direct YAML decoding of mapSpec gives what loader.MapSpec gives.
+func TestMapSpecEquivalent(t *testing.T) {
+	var files []string
+	for _, pat := range []string{"testdata/*.yaml", "testdata/*/*.yaml", "testdata/*/*/*.yaml"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	extra := []string{
+		minimal + "    variables: {A: 'x', B: \"\"}\n    resources: {limits: {cpu: '1'}}\n",
+		"apiVersion: score.dev/v1b1\nmetadata: {name: app, n: 1, when: 2001-12-14, list: [1, a], base: &b {image: busybox, variables: {A: x}}}\n" +
+			"containers:\n  main:\n    <<: *b\n    livenessProbe: {httpGet: {port: 80.0, path: /}}\n",
+	}
+	n := 0
+	check := func(name string, data []byte) {
+		compared, diff := mapSpecDiff(data)
+		if diff != "" {
+			t.Errorf("%s: %s", name, diff)
+		}
+		if compared {
+			n++
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		must(t, err)
+		check(f, data)
+	}
+	for i, s := range extra {
+		before := n
+		check(fmt.Sprintf("extra %d", i), []byte(s))
+		if n == before {
+			t.Errorf("extra %d was not compared (not a valid spec?)", i)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d specs compared", n)
+	}
+}
+
+// mapSpecDiff decodes a valid, un-upgraded spec both ways (loader.MapSpec
+// and mapSpec's direct decoding) and describes any difference.
+func mapSpecDiff(data []byte) (compared bool, diff string) {
+	docs, err := yamlbound.Mappings("x", data, yamlbound.Limits{Documents: 1, Depth: MaxDepth, Nodes: MaxNodes})
+	if err != nil {
+		return false, ""
+	}
+	var raw map[string]any
+	if docs[0].Decode(&raw) != nil {
+		return false, ""
+	}
+	if up, err := schema.ApplyCommonUpgradeTransforms(raw); err != nil || len(up) > 0 {
+		return false, ""
+	}
+	sch, err := compiled()
+	if err != nil || sch.Validate(jsonCompatible(raw)) != nil {
+		return false, ""
+	}
+	var viaMap, viaNode types.Workload
+	errMap := loader.MapSpec(&viaMap, raw)
+	errNode := mapSpec(&viaNode, docs[0], raw, false)
+	if (errMap == nil) != (errNode == nil) {
+		return true, fmt.Sprintf("MapSpec error %v, direct decoding error %v", errMap, errNode)
+	}
+	if d := cmp.Diff(viaMap, viaNode); d != "" {
+		return true, "direct decoding differs from MapSpec (-MapSpec +direct):\n" + d
+	}
+	return true, ""
 }
