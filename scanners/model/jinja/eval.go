@@ -911,6 +911,10 @@ func binop(op string, a, b val) val {
 			return val{k: kNum, n: a.n * b.n, isInt: a.isInt && b.isInt}
 		case a.k == kStr:
 			return unknownStr(a.s, b)
+		case a.k == kNum || b.k == kNum && a.k != kList:
+			// number × number (or a number times data): a string only
+			// when the other side is a string, which data may be
+			return unknownStr("", a, b)
 		}
 		return unknownStr("", a, b)
 	case "%":
@@ -926,27 +930,31 @@ func binop(op string, a, b val) val {
 		if a.k == kNum && b.k == kNum && b.n != 0 {
 			return val{k: kNum, n: math.Mod(a.n, b.n), isInt: a.isInt && b.isInt}
 		}
-		return unknownStr("", a, b)
-	case "-", "/", "//", "**":
-		if a.k == kNum && b.k == kNum {
-			switch op {
-			case "-":
-				return val{k: kNum, n: a.n - b.n, isInt: a.isInt && b.isInt}
-			case "/":
-				if b.n != 0 {
-					return val{k: kNum, n: a.n / b.n}
-				}
-			case "//":
-				if b.n != 0 {
-					return val{k: kNum, n: math.Floor(a.n / b.n), isInt: a.isInt && b.isInt}
-				}
-			case "**":
-				if math.Abs(b.n) < 64 {
-					return val{k: kNum, n: math.Pow(a.n, b.n), isInt: a.isInt && b.isInt && b.n >= 0}
-				}
-			}
+		if a.k == kNum || a.k == kBool {
+			return data // numeric modulo
 		}
 		return unknownStr("", a, b)
+	case "-", "/", "//", "**":
+		if a.k != kNum || b.k != kNum {
+			return data // arithmetic yields a number (or fails): never an attribute name
+		}
+		switch op {
+		case "-":
+			return val{k: kNum, n: a.n - b.n, isInt: a.isInt && b.isInt}
+		case "/":
+			if b.n != 0 {
+				return val{k: kNum, n: a.n / b.n}
+			}
+		case "//":
+			if b.n != 0 {
+				return val{k: kNum, n: math.Floor(a.n / b.n), isInt: a.isInt && b.isInt}
+			}
+		case "**":
+			if math.Abs(b.n) < 64 {
+				return val{k: kNum, n: math.Pow(a.n, b.n), isInt: a.isInt && b.isInt && b.n >= 0}
+			}
+		}
+		return data
 	}
 	return computed
 }
@@ -1006,7 +1014,9 @@ func percentFormat(f string, args []val) val {
 			case a.k == kStr && len([]rune(a.s)) == 1:
 				b.WriteString(a.s)
 			default:
-				return unknownStr(b.String(), args...)
+				// a character from a number known only at run time
+				// (0*len(messages)+95 is "_"): not data the chat supplies
+				return val{k: kComputed, prefix: b.String()}
 			}
 		case 'x', 'X', 'o':
 			if a.k != kNum {
@@ -1398,6 +1408,9 @@ func (in *interp) strFormat(f string, args []vs, kw map[string]vs) vs {
 			b.WriteRune(rune(v[0].n))
 			continue
 		}
+		if spec == "c" {
+			return one(val{k: kComputed, prefix: b.String()})
+		}
 		s, ok := v[0].str()
 		if !ok || spec != "" && spec != "s" {
 			known = false
@@ -1646,7 +1659,19 @@ func (in *interp) filter1(b val, name string, args []vs, kw map[string]vs, arg f
 			}
 		}
 		return elemOf(b)
-	case "length", "count", "wordcount", "abs", "round", "float", "filesizeformat", "tojson", "pprint",
+	case "length", "count":
+		switch b.k {
+		case kStr:
+			return intVal(len([]rune(b.s)))
+		case kList:
+			return intVal(len(b.items))
+		case kDict:
+			return intVal(len(b.keys))
+		}
+		return data // a number: never an attribute name
+	case "wordcount", "abs", "round", "float":
+		return data // numbers
+	case "filesizeformat", "tojson", "pprint",
 		"indent", "center", "wordwrap", "truncate", "urlencode", "urlize", "xmlattr", "random", "batch", "slice", "items":
 		return unknownStr("", b)
 	case "select", "reject", "selectattr", "rejectattr", "unique", "sort", "dictsort", "map", "groupby", "sum", "min", "max":

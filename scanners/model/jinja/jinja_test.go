@@ -37,6 +37,8 @@ var benignTemplates = []string{
 	`{{ tools | tojson(indent=4) }}{% for m in messages | selectattr('role', 'equalto', 'user') %}{{ m.content }}{% endfor %}{{ messages | map(attribute='content') | join('\n') }}`,
 	`{%- if tool_call.arguments is string %}{{ tool_call.arguments }}{% else %}{{ tool_call.arguments | tojson }}{% endif %}{{ '{"name": "' ~ tool_call.name ~ '"}' }}`,
 	`{% raw %}not {{ parsed }}{% endraw %}`,
+	`{% set roles = ['user', 'assistant'] %}{% for m in messages %}{% if m.role != roles[loop.index0 % roles|length] %}{{ raise_exception('alternate') }}{% endif %}{{ m[('con' ~ 'tent')] }}{% endfor %}`,
+	`{% set idx = (messages|length - 1) // 2 %}{{ messages[idx * 2 + 1]['content'] }}{{ messages[(messages|length) - 1].role }}`,
 }
 
 func TestBenignShapes(t *testing.T) {
@@ -75,6 +77,8 @@ var hostileTemplates = []string{
 	`{{ self._TemplateReference__context }}`,
 	`{{ ({}|selectattr('__class__')|list) }}`,
 	`{% set a %}__class__{% endset %}{{ ()|attr(a) }}`,
+	`{% set n = messages|length * 0 + 95 %}{{ ()|attr("%c%cclass%c%c"|format(n, n, n, n)) }}`,
+	`{% set n = messages|length * 0 + 95 %}{{ x["{:c}{:c}class{:c}{:c}".format(n, n, n, n)] }}`,
 }
 
 func TestHostile(t *testing.T) {

@@ -68,7 +68,11 @@ func Parse(r io.Reader, lim Limits, h Handler) error {
 	if lim.MaxString <= 0 {
 		lim.MaxString = 64 << 10
 	}
-	p := &parser{r: bufio.NewReaderSize(r, 64<<10), lim: lim, line: 1, h: h}
+	size := 64 << 10
+	if lim.MaxBytes > 0 && lim.MaxBytes < int64(size) {
+		size = max(16, int(lim.MaxBytes)+1)
+	}
+	p := &parser{r: bufio.NewReaderSize(r, size), lim: lim, line: 1, h: h}
 	return p.fields(0)
 }
 
