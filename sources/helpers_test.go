@@ -218,6 +218,7 @@ type fakeRegistry struct {
 	lengths   map[string]int64  // digest → Content-Length to claim (0: real)
 	stall     bool              // accept requests, never answer
 	status    int               // answer every request with this status
+	user      string            // when set, Basic auth user:password is required
 	srv       *httptest.Server
 }
 
@@ -231,6 +232,14 @@ func newFakeRegistry(t testing.TB) *fakeRegistry {
 			case <-stop:
 			}
 			return
+		}
+		if f.user != "" {
+			if u, p, ok := r.BasicAuth(); !ok || u+":"+p != f.user {
+				w.Header().Set("WWW-Authenticate", `Basic realm="fake"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				fmt.Fprint(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)
+				return
+			}
 		}
 		if f.status != 0 {
 			if f.status == http.StatusUnauthorized {

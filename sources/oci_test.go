@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -338,6 +339,52 @@ func TestOCICredentialsMissing(t *testing.T) {
 	_, err := Open(context.Background(), "oci://"+reg.addr()+"/private/m:v1", testOptions())
 	if !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "docker login") {
 		t.Fatalf("401: %v", err)
+	}
+}
+
+// TestOCIKeychain: credentials from the keychain reach the manifest and
+// every blob request (as Google's keychain does for *.pkg.dev); a wrong
+// keychain is ErrCredentials.
+func TestOCIKeychain(t *testing.T) {
+	reg := newFakeRegistry(t)
+	reg.user = "oauth2accesstoken:token-from-adc"
+	reg.modelPack("v1", []descriptor{reg.add("application/vnd.cncf.model.weight.v1.raw", []byte("w"), map[string]string{AnnotationFilepath: "m.bin"})})
+	opts := testOptions()
+	opts.Registry.Keychain = staticKeychain{user: "oauth2accesstoken", pass: "token-from-adc"}
+	tree, err := Open(context.Background(), "oci://"+reg.addr()+"/proj/repo/m:v1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := walkAll(t, tree); err != nil || got["m.bin"] != "w" {
+		t.Fatalf("walk with credentials: %v %v", got, err)
+	}
+	opts.Registry.Keychain = staticKeychain{user: "oauth2accesstoken", pass: "expired"}
+	if _, err := Open(context.Background(), "oci://"+reg.addr()+"/proj/repo/m:v1", opts); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("wrong credentials: %v", err)
+	}
+}
+
+type staticKeychain struct{ user, pass string }
+
+func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return &authn.Basic{Username: k.user, Password: k.pass}, nil
+}
+
+// TestOCIShortBlob: the manifest claims more bytes than the registry sends.
+func TestOCIShortBlob(t *testing.T) {
+	reg := newFakeRegistry(t)
+	d := reg.add("application/vnd.cncf.model.weight.v1.tar", makeTar(t, []tarEntry{{name: "a", body: []byte("a")}}), nil)
+	lie := d
+	lie.Size += 4096
+	reg.lengths[d.Digest] = -1
+	reg.modelPack("v1", []descriptor{lie})
+	tree, err := Open(context.Background(), "oci://"+reg.addr()+"/m:v1", testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = walkAll(t, tree)
+	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), d.Digest) {
+		t.Fatalf("short blob: %v", err)
 	}
 }
 

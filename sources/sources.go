@@ -98,10 +98,12 @@ type File struct {
 	open func(ctx context.Context) (io.ReadCloser, error)
 }
 
-// Open returns the file's content, bounded by Options.MaxFileBytes. For a
-// file inside a tar layer it is only valid during the Walk callback that
-// handed out the File, and may be called once; for local files, raw layers
-// and objects it may be called at any time.
+// Open returns the file's content. For an OCI file (inside a tar layer or
+// a raw layer) it is only valid during the Walk callback that handed out
+// the File, and may be called once: the layer streams past once. For local
+// files and gs:// objects it may be called at any time; those reads are
+// bounded by Options.MaxFileBytes and MaxTotalBytes (OCI files are checked
+// against the limits from their header before the callback).
 func (f *File) Open(ctx context.Context) (io.ReadCloser, error) {
 	if f.Type != TypeRegular {
 		return nil, fmt.Errorf("%s: is a %s, not a regular file", f.Path, f.Type)
