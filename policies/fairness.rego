@@ -233,9 +233,9 @@ _comparison(k) := "below the minimum of" if k in _minimum_gaps
 
 else := "above the maximum of"
 
-_ends(gap) := sprintf(": %s at %v, %s at %v%s", [
-	object.get(gap, ["max", "group"], "?"), object.get(gap, ["max", "rate"], "?"),
-	object.get(gap, ["min", "group"], "?"), object.get(gap, ["min", "rate"], "?"),
+_ends(gap) := sprintf(": %s at %s, %s at %s%s", [
+	object.get(gap, ["max", "group"], "?"), _num(object.get(gap, ["max", "rate"], "?")),
+	object.get(gap, ["min", "group"], "?"), _num(object.get(gap, ["min", "rate"], "?")),
 	_basis(gap),
 ])
 
@@ -256,12 +256,17 @@ else := ""
 _finding(g, k, gap, t, verdict) := {
 	"rule": k,
 	"severity": _severity(verdict),
-	"message": sprintf("%s: %s %v (%v%% interval %v to %v) %s %s %v%s%s", [
-		g.name, _titles[k], gap.value, _confidence, gap.ci[0], gap.ci[1],
+	"message": sprintf("%s: %s %s (%v%% interval %s to %s) %s %s %v%s%s", [
+		g.name, _titles[k], _num(gap.value), _confidence, _num(gap.ci[0]), _num(gap.ci[1]),
 		_is_or_may_be(verdict), _comparison(k), t, _rate_of(k), _ends(gap),
 	]),
 	"remediation": _remediation(verdict, k),
 }
+
+# _num: three decimals for messages.
+_num(x) := sprintf("%.3f", [x]) if is_number(x)
+
+else := sprintf("%v", [x])
 
 _confidence := round(object.get(ev, ["settings", "confidence"], 0.95) * 100)
 

@@ -55,7 +55,7 @@ test_ratio_clearly_below_denies if {
 	d := fairness.deny with input as inp
 	_rules(d) == {"demographic_parity_ratio"}
 	some v in d
-	contains(v.message, "sex: demographic parity ratio 0.62 (95% interval 0.55 to 0.7) is clearly below the minimum of 0.8 (selection rate): M at 0.5, F at 0.45")
+	contains(v.message, "sex: demographic parity ratio 0.620 (95% interval 0.550 to 0.700) is clearly below the minimum of 0.8 (selection rate): M at 0.500, F at 0.450")
 	v.severity == "high"
 }
 

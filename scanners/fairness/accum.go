@@ -59,7 +59,10 @@ type accum struct {
 	pred     binaryCol
 	colIDs   []map[string]uint32 // per group column: value -> id
 	colVals  [][]string          // per group column: id -> value
-	cellIdx  map[string]int32    // encoded ids -> cell
+	colBytes [][][]byte          // colVals as bytes, scanned while short
+	cellIdx  map[string]int32    // encoded ids -> cell (when ids do not pack)
+	cellPack map[uint64]int32    // packed ids -> cell
+	packBits int                 // bits per id in a packed key; 0: no packing
 	cellKeys [][]uint32
 	cells    []counts
 	key      []byte
@@ -71,17 +74,48 @@ func newAccum(o Options) *accum {
 	a.label.name, a.pred.name = o.Label, o.Prediction
 	a.colIDs = make([]map[string]uint32, len(o.Groups))
 	a.colVals = make([][]string, len(o.Groups))
+	a.colBytes = make([][][]byte, len(o.Groups))
+	// ids are below MaxGroupValues: pack them into one uint64 key when they fit
+	if bits := bitsFor(o.Limits.MaxGroupValues); bits*len(o.Groups) <= 64 {
+		a.packBits, a.cellPack = bits, map[uint64]int32{}
+	}
 	for i := range a.colIDs {
 		a.colIDs[i] = map[string]uint32{}
 	}
 	return a
 }
 
+func bitsFor(n int) int {
+	b := 1
+	for 1<<b < n {
+		b++
+	}
+	return b
+}
+
+// shortScan: columns with at most this many values are searched by
+// comparing bytes, faster than hashing for a handful of short values.
+const shortScan = 16
+
+// valueID returns the id of group value v in column g.
+func (a *accum) valueID(g int, v []byte) (uint32, bool) {
+	if vals := a.colBytes[g]; len(vals) <= shortScan {
+		for i, x := range vals {
+			if bytes.Equal(x, v) {
+				return uint32(i), true
+			}
+		}
+		return 0, false
+	}
+	id, ok := a.colIDs[g][string(v)]
+	return id, ok
+}
+
 func badInput(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInput, fmt.Sprintf(format, args...))
 }
 
-func (b *binaryCol) isPos(v, pos []byte, where string) (bool, error) {
+func (b *binaryCol) isPos(v, pos []byte, where rowRef) (bool, error) {
 	if bytes.Equal(v, pos) {
 		b.sawPos = true
 		return true, nil
@@ -101,9 +135,17 @@ func (b *binaryCol) isPos(v, pos []byte, where string) (bool, error) {
 		where, b.name, textsafe.Escape(string(v)), textsafe.Escape(string(pos)), textsafe.Escape(string(b.other)))
 }
 
-// row counts one row. vals[s] is slot s's value when has[s]; where names
-// the row for errors ("line 12", "record 3").
-func (a *accum) row(vals [][]byte, has []bool, where string) error {
+// rowRef names a row for errors ("data row 12", "record 3"), formatted
+// only when there is an error.
+type rowRef struct {
+	kind string
+	n    int64
+}
+
+func (r rowRef) String() string { return r.kind + " " + strconv.FormatInt(r.n, 10) }
+
+// row counts one row. vals[s] is slot s's value when has[s].
+func (a *accum) row(vals [][]byte, has []bool, where rowRef) error {
 	lim := a.o.Limits
 	for s, role := range []string{"label", "prediction"} {
 		if !has[s] || len(vals[s]) == 0 {
@@ -141,6 +183,7 @@ func (a *accum) row(vals [][]byte, has []bool, where string) error {
 		}
 	}
 	a.key = a.key[:0]
+	var packed uint64
 	for g := range a.o.Groups {
 		s := slotGroup0 + g
 		v := vals[s]
@@ -152,7 +195,7 @@ func (a *accum) row(vals [][]byte, has []bool, where string) error {
 		} else if bytes.Equal(v, missingBytes) {
 			return badInput("%s: group column %q holds the value %q, which is the name of the missing-value group", where, a.o.Groups[g], MissingGroup)
 		}
-		id, ok := a.colIDs[g][string(v)]
+		id, ok := a.valueID(g, v)
 		if !ok {
 			if len(v) > lim.MaxValueBytes {
 				return fmt.Errorf("%s: group value in column %q longer than %d bytes: %w", where, a.o.Groups[g], lim.MaxValueBytes, ErrLimit)
@@ -163,22 +206,40 @@ func (a *accum) row(vals [][]byte, has []bool, where string) error {
 			id = uint32(len(a.colVals[g]))
 			a.colIDs[g][string(v)] = id
 			a.colVals[g] = append(a.colVals[g], string(v))
+			a.colBytes[g] = append(a.colBytes[g], []byte(string(v)))
 		}
-		a.key = binary.AppendUvarint(a.key, uint64(id))
+		if a.packBits > 0 {
+			packed |= uint64(id) << (g * a.packBits)
+		} else {
+			a.key = binary.AppendUvarint(a.key, uint64(id))
+		}
 	}
-	ci, ok := a.cellIdx[string(a.key)]
+	var ci int32
+	var ok bool
+	if a.packBits > 0 {
+		ci, ok = a.cellPack[packed]
+	} else {
+		ci, ok = a.cellIdx[string(a.key)]
+	}
 	if !ok {
 		if len(a.cells) >= lim.MaxCells {
 			return fmt.Errorf("%s: more than %d intersections of the group columns: %w", where, lim.MaxCells, ErrLimit)
 		}
 		ids := make([]uint32, 0, len(a.o.Groups))
-		for k := a.key; len(k) > 0; {
-			v, n := binary.Uvarint(k)
-			ids = append(ids, uint32(v))
-			k = k[n:]
-		}
 		ci = int32(len(a.cells))
-		a.cellIdx[string(a.key)] = ci
+		if a.packBits > 0 {
+			for g := range a.o.Groups {
+				ids = append(ids, uint32(packed>>(g*a.packBits)&(1<<a.packBits-1)))
+			}
+			a.cellPack[packed] = ci
+		} else {
+			for k := a.key; len(k) > 0; {
+				v, n := binary.Uvarint(k)
+				ids = append(ids, uint32(v))
+				k = k[n:]
+			}
+			a.cellIdx[string(a.key)] = ci
+		}
 		a.cellKeys = append(a.cellKeys, ids)
 		c := counts{}
 		if bin >= 0 {

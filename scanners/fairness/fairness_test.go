@@ -319,6 +319,30 @@ func TestOrderAndSymmetry(t *testing.T) {
 	}
 }
 
+// TestUnpackedKeys: with ids too wide to pack into one uint64 the cells
+// are keyed by varints; the evidence must not change.
+func TestUnpackedKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b strings.Builder
+	b.WriteString("y,yhat,a,b,c,d\n")
+	for i := 0; i < 2000; i++ {
+		b.WriteString(itoa(rng.IntN(2)) + "," + itoa(rng.IntN(2)))
+		for j := 0; j < 4; j++ {
+			b.WriteString(",v" + strconv.Itoa(rng.IntN(20+j)))
+		}
+		b.WriteString("\n")
+	}
+	o := Options{Label: "y", Prediction: "yhat", Groups: []string{"a", "b", "c", "d"}, MinGroupSize: 3}
+	packed := scanString(t, "csv", b.String(), o)
+	o.Limits.MaxGroupValues = 1 << 20 // 20 bits x 4 columns > 64
+	if a := newAccum(o.withDefaults()); a.packBits != 0 {
+		t.Fatalf("keys packed with %d bits", a.packBits)
+	}
+	if diff := cmp.Diff(packed, scanString(t, "csv", b.String(), o)); diff != "" {
+		t.Errorf("varint keys changed the evidence:\n%s", diff)
+	}
+}
+
 func TestIntersections(t *testing.T) {
 	// sex × age: F&old 2 rows, F&young 1, M&young 3
 	data := "y,yhat,sex,age\n1,1,F,old\n0,1,F,old\n1,0,F,young\n1,1,M,young\n0,0,M,young\n0,0,M,young\n"

@@ -219,7 +219,7 @@ func readCSV(ctx context.Context, r io.Reader, sep byte, a *accum) error {
 					return false
 				}
 			}
-			if rowErr = a.row(vals, has, "data row "+strconv.FormatInt(line, 10)); rowErr != nil {
+			if rowErr = a.row(vals, has, rowRef{"data row", line}); rowErr != nil {
 				return false
 			}
 			clear(has)
@@ -270,7 +270,7 @@ func readJSONL(ctx context.Context, r io.Reader, a *accum) error {
 	var cols tabular.Columns
 	h := tabular.Handler{Row: func() bool {
 		record++
-		where := "record " + strconv.FormatInt(record, 10)
+		where := rowRef{"record", record}
 		clear(obj)
 		clear(has)
 		if len(rec) == 0 || rec[0] != '{' {
@@ -415,7 +415,7 @@ func scanParquet(ctx context.Context, ra io.ReaderAt, size int64, o Options) (ev
 					}
 					vals[s], has[s] = parquetText(vals[s][:0], v), true
 				}
-				if err := a.row(vals, has, "row "+strconv.FormatInt(rowNo, 10)); err != nil {
+				if err := a.row(vals, has, rowRef{"row", rowNo}); err != nil {
 					rows.Close()
 					return nil, err
 				}
