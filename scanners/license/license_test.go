@@ -26,10 +26,10 @@ func TestDetect(t *testing.T) {
 		file string
 		want []Detected
 	}{
-		{"texts/MIT.txt", []Detected{{ID: "MIT", Confidence: 0.99}}},
-		{"texts/BSD-3-Clause.txt", []Detected{{ID: "BSD-3-Clause", Confidence: 0.98}}},
+		{"texts/MIT.txt", []Detected{{ID: "MIT", Confidence: 1}}},
+		{"texts/BSD-3-Clause.txt", []Detected{{ID: "BSD-3-Clause", Confidence: 0.99}}},
 		{"texts/Apache-2.0.txt", []Detected{{ID: "Apache-2.0", Confidence: 1}}},
-		{"texts/prose.txt", []Detected{{Reason: "no known licence text found (licensecheck matched nothing)"}}},
+		{"texts/prose.txt", []Detected{{Reason: "no licence text of the SPDX License List 3.28.0 matched"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -42,7 +42,7 @@ func TestDetect(t *testing.T) {
 	t.Run("concatenated", func(t *testing.T) {
 		text := append(readFixture(t, "texts/MIT.txt"), readFixture(t, "texts/BSD-3-Clause.txt")...)
 		got := Detect(text, 75)
-		want := []Detected{{ID: "MIT", Confidence: 0.98}, {ID: "BSD-3-Clause", Confidence: 0.98}}
+		want := []Detected{{ID: "MIT", Confidence: 0.99}, {ID: "BSD-3-Clause", Confidence: 0.99}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("Detect (-want +got):\n%s", diff)
 		}
@@ -171,7 +171,7 @@ func TestScanFolder(t *testing.T) {
 			files: map[string]string{"README.md": "---\nlicense: mit\n---\n# m\n", "LICENSE": mit, "model.safetensors": "x"},
 			want: func(dir string) Evidence {
 				return Evidence{Schema: Schema, Licenses: []License{
-					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "LICENSE: licence text", File: filepath.Join(dir, "LICENSE"), Confidence: 0.99, Kind: KindDetected},
+					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "LICENSE: licence text", File: filepath.Join(dir, "LICENSE"), Confidence: 1, Kind: KindDetected},
 					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "README.md front matter: license", File: filepath.Join(dir, "README.md"), Confidence: 1, Kind: KindDeclared},
 				}, Unknown: []Unknown{}, NotVerified: []NotVerified{}}
 			},
@@ -182,7 +182,7 @@ func TestScanFolder(t *testing.T) {
 			want: func(dir string) Evidence {
 				return Evidence{Schema: Schema, Licenses: []License{
 					{ID: "Apache-2.0", AnyOf: [][]string{{"Apache-2.0"}}, Source: "LICENSE-APACHE: licence text", File: filepath.Join(dir, "LICENSE-APACHE"), Confidence: 1, Kind: KindDetected},
-					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "license-mit.txt: licence text", File: filepath.Join(dir, "license-mit.txt"), Confidence: 0.99, Kind: KindDetected},
+					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "license-mit.txt: licence text", File: filepath.Join(dir, "license-mit.txt"), Confidence: 1, Kind: KindDetected},
 				}, Unknown: []Unknown{}, NotVerified: []NotVerified{}}
 			},
 		},
@@ -193,7 +193,7 @@ func TestScanFolder(t *testing.T) {
 				return Evidence{Schema: Schema, Licenses: []License{
 					{ID: "LicenseRef-llama3", AnyOf: [][]string{{"LicenseRef-llama3"}}, Name: "llama3", Link: "LICENSE", Source: "README.md front matter: license_name", File: filepath.Join(dir, "README.md"), Confidence: 1, Kind: KindDeclared},
 				}, Unknown: []Unknown{
-					{Source: "LICENSE", File: filepath.Join(dir, "LICENSE"), Reason: "no known licence text found (licensecheck matched nothing)"},
+					{Source: "LICENSE", File: filepath.Join(dir, "LICENSE"), Reason: "no licence text of the SPDX License List 3.28.0 matched"},
 				}, NotVerified: []NotVerified{}}
 			},
 		},
@@ -211,7 +211,7 @@ func TestScanFolder(t *testing.T) {
 			files: map[string]string{"README.md": "---\nlicense: [mit\n---\n", "bom.json": "{not json", "LICENSE.md": mit},
 			want: func(dir string) Evidence {
 				return Evidence{Schema: Schema, Licenses: []License{
-					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "LICENSE.md: licence text", File: filepath.Join(dir, "LICENSE.md"), Confidence: 0.99, Kind: KindDetected},
+					{ID: "MIT", AnyOf: [][]string{{"MIT"}}, Source: "LICENSE.md: licence text", File: filepath.Join(dir, "LICENSE.md"), Confidence: 1, Kind: KindDetected},
 				}, Unknown: []Unknown{}, NotVerified: []NotVerified{
 					{Source: "README.md front matter", File: filepath.Join(dir, "README.md"), Reason: "front matter is not valid YAML: yaml: line 1: did not find expected ',' or ']'"},
 					{Source: "bom.json", File: filepath.Join(dir, "bom.json"), Reason: "not a JSON SBOM: invalid character 'n' looking for beginning of object key string"},
