@@ -96,6 +96,12 @@ func TestHumanitecDecide(t *testing.T) {
 	if r := gatehouse(t, nil, "check", "--format", "json="+deniedRes, "--evidence", "sonarqube=testdata/sonarqube/error.json", image); r.code != 1 {
 		t.Fatalf("check (denied) exit %d: %s", r.code, r.stderr)
 	}
+	// The docs' pipeline: a Score spec checked for prod (this one pins no
+	// digest and sets no limits, so the score gate denies it).
+	scoreRes := filepath.Join(dir, "score.json")
+	if r := gatehouse(t, nil, "check", "score:testdata/score/checkout.yaml", "--env", "prod", "--format", "json="+scoreRes); r.code != 1 {
+		t.Fatalf("check (score) exit %d: %s", r.code, r.stderr)
+	}
 	var doc struct{ Schema string }
 	readJSON(t, allowed, &doc)
 	if doc.Schema != report.Schema || humanitec.CheckSchema != report.Schema {
@@ -116,6 +122,7 @@ func TestHumanitecDecide(t *testing.T) {
 	}{
 		{"allowed check approves", allowed, nil, 0, "approve", humanitec.StatusApproved, "approved Humanitec approval request a1", ""},
 		{"denied check denies, exit 1", deniedRes, nil, 1, "deny", humanitec.StatusDenied, "denied Humanitec approval request a1", ""},
+		{"denied Score spec in prod denies, exit 1", scoreRes, []string{"--env", "prod"}, 1, "deny", humanitec.StatusDenied, "score:testdata/score/checkout.yaml denied", ""},
 		{"allowed in another environment denies, exit 2", allowed, []string{"--env", "prod"}, 2, "deny", humanitec.StatusDenied, "denied", `not "prod"`},
 		{"a text report is not a check result: denied, exit 2", notJSON, nil, 2, "deny", humanitec.StatusDenied, "denied", "not JSON"},
 		{"a missing result file denies, exit 2", filepath.Join(dir, "missing.json"), nil, 2, "deny", humanitec.StatusDenied, "denied", "missing.json"},
