@@ -44,18 +44,18 @@ func Scan(ctx context.Context, path string, o Options) (*Evidence, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	format := o.Format
-	if format == "" {
-		var err error
-		if format, err = FormatOf(path); err != nil {
-			return nil, err
-		}
-	}
+	// open first: a FIFO or device is named as such, whatever its name
 	f, err := readlimit.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	defer f.Close()
+	format := o.Format
+	if format == "" {
+		if format, err = FormatOf(path); err != nil {
+			return nil, err
+		}
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
