@@ -170,6 +170,7 @@ func (p *exprParser) term(depth int) ([][]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	id = Normalize(id) // GPL-2.0 → GPL-2.0-only, GPL-2.0+ → GPL-2.0-or-later
 	if p.peekOp("WITH") {
 		p.i++
 		if p.i >= len(p.toks) {

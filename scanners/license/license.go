@@ -60,6 +60,13 @@ type License struct {
 	Name string `json:"name,omitempty"`
 	// Link is a URL or file the statement points to (card license_link).
 	Link string `json:"link,omitempty"`
+	// Unresolved lists other ids the statement may equally be, when the
+	// evidence cannot tell them apart: a GNU licence text without a notice
+	// saying "-only" or "-or-later", or SPDX licences that share one text
+	// (MPL-2.0 and MPL-2.0-no-copyleft-exception). A policy must judge the
+	// strictest reading: allowed only if the id and every unresolved id
+	// are allowed, denied if any is denied.
+	Unresolved []string `json:"unresolved,omitempty"`
 	// Source names the file and field, e.g. "README.md front matter: license".
 	Source string `json:"source"`
 	// File is the file the statement came from (for SARIF locations).
@@ -169,6 +176,9 @@ type scan struct {
 	truncated int
 	// exprs caches parsed expressions: SBOMs repeat a few many times.
 	exprs map[string]parsed
+	// notices say -only / -or-later for GNU texts (READMEs, LICENSE
+	// files, SPDX-License-Identifier lines).
+	notices []notice
 }
 
 type parsed struct {
@@ -224,6 +234,10 @@ func (s *scan) scanPath(path string) error {
 			s.licenseFile(full, name)
 		case fileCard:
 			s.card(full, name)
+		case fileReadme:
+			if data, err := readlimit.File(full, s.opts.Limits.MaxCardBytes); err == nil {
+				s.readNotices(data, name, full)
+			}
 		case fileSBOM:
 			data, err := readlimit.File(full, s.opts.Limits.MaxSBOMBytes)
 			if err == nil {
@@ -244,18 +258,44 @@ const (
 	fileLicense
 	fileCard
 	fileSBOM
+	fileReadme // README, README.txt, README.rst: read for notices only
 )
+
+// codeExt are suffixes of files named LICENSE.* that hold code or data,
+// not a licence text.
+var codeExt = map[string]bool{
+	"go": true, "py": true, "js": true, "ts": true, "json": true, "yaml": true, "yml": true,
+	"html": true, "htm": true, "css": true, "sh": true, "c": true, "h": true, "java": true,
+	"rb": true, "rs": true, "png": true, "jpg": true, "svg": true, "pdf": true, "xml": true,
+	"toml": true, "lock": true, "sum": true, "mod": true, "gz": true, "zip": true, "tar": true,
+	"bz2": true, "xz": true, "zst": true, "so": true, "exe": true, "bin": true,
+}
+
+// isNameWord: letters, digits, ".", "-" and "_" only.
+func isNameWord(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // classify decides what a top-level file is by its name: LICENSE, LICENCE,
 // COPYING and UNLICENSE with no extension or .txt/.md/.rst, and variants
-// such as LICENSE-MIT or LICENSE.apache; README.md is the card; *.spdx.json,
-// *.cdx.json, bom.json and sbom.json are SBOMs. NOTICE files are not
-// licences and are not read.
+// such as LICENSE-MIT, LICENSE.apache, LICENSE.docs, LICENSE.libyaml or
+// COPYING.LESSER (any suffix of letters, digits, ".", "-", "_" that is not
+// a code or data extension); README.md is the card; README, README.txt and
+// README.rst are read for licence notices; *.spdx.json, *.cdx.json,
+// bom.json and sbom.json are SBOMs. NOTICE files are not licences and are
+// not read.
 func classify(name string) fileClass {
 	l := strings.ToLower(name)
 	switch {
 	case l == "readme.md":
 		return fileCard
+	case l == "readme" || l == "readme.txt" || l == "readme.rst":
+		return fileReadme
 	case strings.HasSuffix(l, ".spdx.json") || strings.HasSuffix(l, ".cdx.json") || l == "bom.json" || l == "sbom.json":
 		return fileSBOM
 	}
@@ -273,8 +313,11 @@ func classify(name string) fileClass {
 				return fileLicense
 			}
 		case rest[0] == '.':
-			switch rest {
-			case ".txt", ".md", ".rst", ".mit", ".apache", ".apache2", ".bsd", ".gpl", ".lgpl":
+			// LICENSE.txt, LICENSE.apache, LICENSE.docs, LICENSE.libyaml,
+			// COPYING.LESSER, LICENSE.GPL-2.0.txt; not LICENSE.go or
+			// LICENSE.json (code and data about licences).
+			ext := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(rest[1:], ".txt"), ".md"), ".rst")
+			if ext == "" || len(ext) <= 40 && isNameWord(ext) && !codeExt[ext[strings.LastIndexByte(ext, '.')+1:]] {
 				return fileLicense
 			}
 		}
@@ -293,7 +336,28 @@ func (s *scan) licenseFile(full, name string) {
 			s.unknown(name, full, l.Reason)
 			continue
 		}
-		s.add(License{ID: l.ID, AnyOf: [][]string{{l.ID}}, Source: name + ": licence text", File: full, Confidence: l.Confidence, Kind: KindDetected})
+		s.add(License{ID: l.ID, AnyOf: [][]string{{l.ID}}, Unresolved: l.Unresolved, Source: name + ": licence text", File: full, Confidence: l.Confidence, Kind: KindDetected})
+	}
+	s.readNotices(data, name, full)
+}
+
+// readNotices records the GNU version notices of a LICENSE file or README
+// and adds each SPDX-License-Identifier expression as a declared licence.
+func (s *scan) readNotices(data []byte, name, full string) {
+	ns, exprs := findNotices(data, name)
+	s.notices = append(s.notices, ns...)
+	for _, e := range exprs {
+		src := name + ": SPDX-License-Identifier"
+		l, reason := s.single(e)
+		if reason != "" {
+			s.unknown(src, full, reason)
+			continue
+		}
+		l.Source, l.File, l.Kind, l.Confidence = src, full, KindDeclared, 1
+		s.add(l)
+		for _, alt := range l.AnyOf {
+			s.notices = append(s.notices, noticesFromIDs(alt, name)...)
+		}
 	}
 }
 
@@ -308,6 +372,7 @@ func (s *scan) card(full, name string) {
 		s.notVerified(name+" front matter", full, err.Error())
 		return
 	}
+	s.readNotices(data, name, full)
 	if !ok {
 		return
 	}
@@ -329,7 +394,7 @@ func (s *scan) add(l License) {
 	if s.seen == nil {
 		s.seen, s.dups = map[string]int{}, map[int]int{}
 	}
-	key := l.Kind + "\x00" + fmt.Sprint(l.AnyOf)
+	key := l.Kind + "\x00" + fmt.Sprint(l.AnyOf) + fmt.Sprint(l.Unresolved)
 	if i, ok := s.seen[key]; ok {
 		s.dups[i]++
 		return
@@ -355,6 +420,11 @@ func (s *scan) notVerified(src, file, reason string) {
 }
 
 func (s *scan) finish() {
+	for i := range s.ev.Licenses {
+		if s.ev.Licenses[i].Kind == KindDetected {
+			resolveGNU(&s.ev.Licenses[i], s.notices)
+		}
+	}
 	for i, n := range s.dups {
 		s.ev.Licenses[i].Source += fmt.Sprintf(" (and %d more with the same licence)", n)
 	}
