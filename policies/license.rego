@@ -45,21 +45,73 @@ deny contains v if some v in lib.evidence_denials("license")
 
 # --- matching -------------------------------------------------------------
 
-# _matches: id matches one of the patterns ("*" matches any run of
-# characters); "X WITH Y" also matches through its licence X.
+# Ids are compared in one spelling on both sides (evidence and the allow
+# and deny lists): lower case, deprecated GNU ids in their modern form
+# ("GPL-2.0" is "gpl-2.0-only", "GPL-2.0+" is "gpl-2.0-or-later"), the
+# deprecated "-with-...-exception" ids as "X WITH exception". A deny entry
+# written with a bare deprecated GNU id ("AGPL-3.0") denies both the -only
+# and the -or-later licence: a list written in either spelling denies the
+# same licences.
+_gnu := {
+	"gpl-1.0", "gpl-2.0", "gpl-3.0", "lgpl-2.0", "lgpl-2.1", "lgpl-3.0",
+	"agpl-1.0", "agpl-3.0", "gfdl-1.1", "gfdl-1.2", "gfdl-1.3",
+}
+
+_deprecated_with := {
+	"gpl-2.0-with-gcc-exception": "gpl-2.0-or-later with gcc-exception-2.0",
+	"gpl-2.0-with-autoconf-exception": "gpl-2.0-or-later with autoconf-exception-2.0",
+	"gpl-2.0-with-bison-exception": "gpl-2.0-or-later with bison-exception-2.2",
+	"gpl-2.0-with-classpath-exception": "gpl-2.0-only with classpath-exception-2.0",
+	"gpl-2.0-with-font-exception": "gpl-2.0-only with font-exception-2.0",
+	"gpl-3.0-with-gcc-exception": "gpl-3.0-or-later with gcc-exception-3.1",
+	"gpl-3.0-with-autoconf-exception": "gpl-3.0-or-later with autoconf-exception-3.0",
+	"gpl-3.0-with-bison-exception": "gpl-3.0-or-later with bison-exception-2.2",
+	"ecos-2.0": "gpl-2.0-or-later with ecos-exception-2.0",
+	"wxwindows": "lgpl-2.0-or-later with wxwindows-exception-3.1",
+}
+
+# _norm_one: one licence id (no WITH), lower case, modern spelling.
+_norm_one(s) := concat("", [trim_suffix(l, "+"), "-or-later"]) if {
+	l := lower(trim_space(s))
+	endswith(l, "+")
+	_gnu[trim_suffix(l, "+")]
+} else := concat("", [l, "-only"]) if {
+	l := lower(trim_space(s))
+	_gnu[l]
+} else := x if {
+	x := _deprecated_with[lower(trim_space(s))]
+} else := lower(trim_space(s))
+
+# _norm: an id or "X WITH Y" term in the one spelling.
+_norm(s) := concat(" with ", [_norm_one(parts[0]), lower(trim_space(parts[1]))]) if {
+	parts := split(lower(s), " with ")
+	count(parts) == 2
+} else := _norm_one(s)
+
+_allow_patterns := {_norm(pat) | some pat in p.allow; is_string(pat)}
+
+_deny_patterns := {_norm(pat) | some pat in p.deny; is_string(pat)} | {concat("", [lower(trim_space(pat)), "-or-later"]) |
+	some pat in p.deny
+	is_string(pat)
+	_gnu[lower(trim_space(pat))]
+}
+
+# _matches: the id matches one of the (normalised) patterns ("*" matches
+# any run of characters); "X WITH Y" also matches through its licence X.
 _matches(id, patterns) if {
 	some pat in patterns
-	glob.match(lower(pat), null, lower(id))
+	glob.match(pat, null, _norm(id))
 }
 
 _matches(id, patterns) if {
-	contains(id, " WITH ")
-	base := split(id, " WITH ")[0]
+	n := _norm(id)
+	contains(n, " with ")
+	base := split(n, " with ")[0]
 	some pat in patterns
-	glob.match(lower(pat), null, lower(base))
+	glob.match(pat, null, base)
 }
 
-_denied_id(id) if _matches(id, p.deny)
+_denied_id(id) if _matches(id, _deny_patterns)
 
 # allow and deny must be lists of strings: a single string would match
 # nothing, and a denied licence would only be "unlisted" (fail open).
@@ -75,9 +127,17 @@ _string_list(x) if {
 }
 
 _allowed_id(id) if {
-	_matches(id, p.allow)
+	_matches(id, _allow_patterns)
 	not _denied_id(id)
 }
+
+# _unresolved: other ids the statement may equally be (a GNU text with no
+# notice saying -only or -or-later; licences sharing one text). The
+# strictest reading decides: allowed only when every reading is allowed,
+# denied when any reading is denied.
+_unresolved(l) := [u | some u in l.unresolved; is_string(u)] if is_array(l.unresolved)
+
+else := []
 
 # Each licence statement carries its SPDX expression in disjunctive normal
 # form (any_of): it may be used under any one alternative, each of which
@@ -98,14 +158,17 @@ _label(l) := l.expression if {
 	l.id != ""
 } else := "(no id)"
 
-# _ok: some alternative has only allowed licences.
+# _ok: some alternative has only allowed licences, and so has every
+# unresolved reading.
 _ok(l) if {
 	some alt in _alternatives(l)
 	count(alt) > 0
 	every id in alt { _allowed_id(id) }
+	every u in _unresolved(l) { _allowed_id(u) }
 }
 
-# _denied: every alternative needs a denied licence.
+# _denied: every alternative needs a denied licence, or an unresolved
+# reading is denied.
 _denied(l) if {
 	alts := _alternatives(l)
 	count(alts) > 0
@@ -115,7 +178,12 @@ _denied(l) if {
 	}
 }
 
-_denied_ids(l) := sort({id | some alt in _alternatives(l); some id in alt; _denied_id(id)})
+_denied(l) if {
+	some u in _unresolved(l)
+	_denied_id(u)
+}
+
+_denied_ids(l) := sort({id | some alt in _alternatives(l); some id in alt; _denied_id(id)} | {u | some u in _unresolved(l); _denied_id(u)})
 
 # _finding adds "location" (the file, for SARIF) when the entry names one.
 _finding(v, x) := object.union(v, {"location": x.file}) if {
@@ -124,6 +192,10 @@ _finding(v, x) := object.union(v, {"location": x.file}) if {
 } else := v
 
 _src(x) := object.get(x, "source", "(no source)")
+
+_unresolved_note(l) := sprintf(" (it may also be %s; every reading must be allowed)", [concat(", ", _unresolved(l))]) if {
+	count(_unresolved(l)) > 0
+} else := ""
 
 _reason(x) := object.get(x, "reason", "(no reason given)")
 
@@ -160,7 +232,7 @@ _unlisted contains v if {
 		{
 			"rule": "license_unlisted",
 			"severity": "medium",
-			"message": sprintf("%s from %s is neither allowed nor denied in %s", [_label(l), _src(l), _env]),
+			"message": sprintf("%s from %s is neither allowed nor denied in %s%s", [_label(l), _src(l), _env, _unresolved_note(l)]),
 			"remediation": "have the licence reviewed, then add it to params.license.allow or params.license.deny",
 		},
 		l,

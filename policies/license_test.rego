@@ -166,3 +166,73 @@ test_allow_with_a_non_string_denies if {
 	some v in license.deny with input as inp with data.gatehouse.config.license as {"allow": ["MIT", 1]}
 	v.rule == "bad_param"
 }
+
+# --- one spelling on both sides (deprecated <-> modern, + <-> -or-later, case)
+
+_modern_deny := {"allow": ["MIT"], "deny": ["AGPL-3.0-only", "AGPL-3.0-or-later"]}
+
+_deprecated_deny := {"allow": ["MIT"], "deny": ["AGPL-3.0", "agpl-3.0+"]}
+
+test_deny_list_in_either_spelling_denies_either_spelling if {
+	every cfg in [_modern_deny, _deprecated_deny] {
+		every id in ["AGPL-3.0", "AGPL-3.0+", "agpl-3.0-only", "AGPL-3.0-or-later", "AGPL-3.0-only WITH Classpath-exception-2.0"] {
+			_rules(license.deny) == {"license_denied"} with input as _in([_lic(id)], [], []) with data.gatehouse.config.license as cfg
+		}
+	}
+}
+
+test_bare_deprecated_deny_covers_or_later if {
+	cfg := {"allow": ["MIT"], "deny": ["GPL-3.0"]}
+	every id in ["GPL-3.0-only", "GPL-3.0-or-later", "GPL-3.0+"] {
+		_rules(license.deny) == {"license_denied"} with input as _in([_lic(id)], [], []) with data.gatehouse.config.license as cfg
+	}
+}
+
+test_allow_list_in_either_spelling if {
+	every pair in [
+		[["GPL-2.0"], "GPL-2.0-only"],
+		[["GPL-2.0-only"], "GPL-2.0"],
+		[["LGPL-2.1+"], "LGPL-2.1-or-later"],
+		[["LGPL-2.1-or-later"], "lgpl-2.1+"],
+		[["GPL-2.0-only WITH Classpath-exception-2.0"], "GPL-2.0-with-classpath-exception"],
+	] {
+		cfg := {"allow": pair[0], "deny": [], "unlisted": "deny"}
+		count(license.deny) == 0 with input as _in([_lic(pair[1])], [], []) with data.gatehouse.config.license as cfg
+	}
+}
+
+# An allow entry in the deprecated bare spelling allows -only, not -or-later.
+test_bare_deprecated_allow_is_only if {
+	cfg := {"allow": ["GPL-2.0"], "deny": [], "unlisted": "deny"}
+	_rules(license.deny) == {"license_unlisted"} with input as _in([_lic("GPL-2.0-or-later")], [], []) with data.gatehouse.config.license as cfg
+}
+
+_unres(id, others) := object.union(_lic(id), {"unresolved": others, "kind": "detected", "source": "COPYING: licence text"})
+
+test_unresolved_reading_must_be_allowed_too if {
+	l := _unres("GPL-2.0-only", ["GPL-2.0-or-later"])
+
+	# only one reading allowed: unlisted, with the reason
+	w := license.warn with input as _in([l], [], []) with data.gatehouse.config.license as {"allow": ["GPL-2.0-only"], "deny": []}
+	_rules(w) == {"license_unlisted"}
+	some v in w
+	contains(v.message, "it may also be GPL-2.0-or-later")
+
+	# both allowed: passes
+	count(license.warn) == 0 with input as _in([l], [], []) with data.gatehouse.config.license as {"allow": ["GPL-2.0-*"], "deny": []}
+	count(license.deny) == 0 with input as _in([l], [], []) with data.gatehouse.config.license as {"allow": ["GPL-2.0-*"], "deny": []}
+
+	# either reading denied: denied
+	_rules(license.deny) == {"license_denied"} with input as _in([l], [], []) with data.gatehouse.config.license as {"allow": ["GPL-2.0-only"], "deny": ["GPL-2.0-or-later"]}
+}
+
+test_default_policy_shared_text_is_unlisted if {
+	l := _unres("MPL-2.0", ["MPL-2.0-no-copyleft-exception"])
+	_rules(license.warn) == {"license_unlisted"} with input as _in([l], [], [])
+	count(license.deny) == 0 with input as _in([l], [], [])
+}
+
+test_default_policy_denies_detected_agpl_either_reading if {
+	l := _unres("AGPL-3.0-only", ["AGPL-3.0-or-later"])
+	_rules(license.deny) == {"license_denied"} with input as _in([l], [], [])
+}
