@@ -301,7 +301,7 @@ func TestParseCycloneDX(t *testing.T) {
 		{ID: "BSD-2-Clause", AnyOf: [][]string{{"BSD-2-Clause"}}, Source: f + " components[1].components[0] (onig@6.9): licenses[0].license.name", File: f, Confidence: 1, Kind: KindDeclared},
 		{ID: "LicenseRef-Vendor-SDK-Terms-v2", AnyOf: [][]string{{"LicenseRef-Vendor-SDK-Terms-v2"}}, Name: "Vendor SDK Terms v2", Source: f + " components[2] (vendor-sdk@9): licenses[0].license.name", File: f, Confidence: 1, Kind: KindDeclared},
 	}, Unknown: []Unknown{
-		{Source: f + " components[3] (nolicence@0.1)", File: f, Reason: "component has no licenses"},
+		{Source: f + " components[3] (nolicence@0.1)", File: f, Reason: "component has no licenses and no evidence.licenses"},
 		{Source: f + " components[4] (badexpr@1): licenses[0].expression", File: f, Reason: `"MIT AND OR GPL": unexpected "OR" where a licence was expected`},
 		{Source: f + " components[5] (empty-entry@1): licenses[0]", File: f, Reason: "licence entry has neither expression, license.id nor license.name"},
 	}, NotVerified: []NotVerified{}}
@@ -445,5 +445,45 @@ func TestParseEvidence(t *testing.T) {
 		if _, err := c.ParseEvidence([]byte(in)); err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("ParseEvidence(%s) error = %v, want %q", in, err, wantErr)
 		}
+	}
+}
+
+// TestRealGeneratorSBOMs: SBOMs written by real generators
+// (testdata/sbom/real/SOURCES.md) name every component's licence.
+func TestRealGeneratorSBOMs(t *testing.T) {
+	tests := []struct {
+		file string
+		want map[string]string // source prefix -> licence id
+		kind string
+	}{
+		{"sbom/real/cyclonedx-gomod-sbomdemo.cdx.json", map[string]string{
+			"components[0] (github.com/google/go-cmp@v0.7.0)": "BSD-3-Clause",
+			"components[1] (gopkg.in/yaml.v3@v3.0.1)":         "Apache-2.0",
+		}, KindDetected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			ev, err := ParseSBOM("sbom", readFixture(t, tt.file), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ev.Unknown) != 0 {
+				t.Errorf("unknown: %+v", ev.Unknown)
+			}
+			got := map[string]string{}
+			for _, l := range ev.Licenses {
+				if l.Kind != tt.kind {
+					t.Errorf("%s: kind %q, want %q", l.Source, l.Kind, tt.kind)
+				}
+				for prefix := range tt.want {
+					if strings.Contains(l.Source, prefix) {
+						got[prefix] = l.ID
+					}
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("licences (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

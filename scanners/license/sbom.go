@@ -142,10 +142,13 @@ type cdxDoc struct {
 }
 
 type cdxComponent struct {
-	Type       string          `json:"type"`
-	Name       string          `json:"name"`
-	Version    string          `json:"version"`
-	Licenses   []cdxLicense    `json:"licenses"`
+	Type     string       `json:"type"`
+	Name     string       `json:"name"`
+	Version  string       `json:"version"`
+	Licenses []cdxLicense `json:"licenses"`
+	Evidence *struct {
+		Licenses []cdxLicense `json:"licenses"`
+	} `json:"evidence"`
 	Components []cdxComponent  `json:"components"`
 	ModelCard  json.RawMessage `json:"modelCard"`
 }
@@ -160,10 +163,13 @@ type cdxLicense struct {
 	Acknowledgement string `json:"acknowledgement"`
 }
 
-// cyclonedx reads components[].licenses (nested components too) and
-// metadata.component.licenses when present. A component with no licences
-// is unknown; metadata.component (the SBOM's own subject) is skipped when
-// it has none.
+// cyclonedx reads components[].licenses (declared, or concluded when the
+// entry's acknowledgement says so) and components[].evidence.licenses
+// (what a tool found in the component's files: detected, as CycloneDX
+// says for unasserted findings; cyclonedx-gomod -licenses writes these),
+// nested components too, and metadata.component's when present. A
+// component with neither is unknown; metadata.component (the SBOM's own
+// subject) is skipped when it has none.
 func (s *scan) cyclonedx(name string, data []byte) error {
 	var doc cdxDoc
 	if err := decodeJSON(data, &doc); err != nil {
@@ -198,42 +204,54 @@ func (s *scan) cdxComponents(name, path string, cs []cdxComponent, depth int, co
 			label += "@" + c.Version
 		}
 		src := fmt.Sprintf("%s %s (%s)", name, p, label)
-		if len(c.Licenses) == 0 {
-			s.unknown(src, name, "component has no licenses")
+		var evidence []cdxLicense
+		if c.Evidence != nil {
+			evidence = c.Evidence.Licenses
 		}
-		for j, l := range c.Licenses {
-			lsrc := fmt.Sprintf("%s: licenses[%d]", src, j)
-			kind := KindDeclared
-			ack := l.Acknowledgement
-			if l.License != nil && l.License.Acknowledgement != "" {
-				ack = l.License.Acknowledgement
-			}
-			if ack == "concluded" {
-				kind = KindConcluded
-			}
-			switch {
-			case l.Expression != "":
-				s.sbomExpr(name, lsrc+".expression", l.Expression, kind, nil)
-			case l.License != nil && l.License.ID != "":
-				s.sbomExpr(name, lsrc+".license.id", l.License.ID, kind, nil)
-			case l.License != nil && l.License.Name != "":
-				nm := strings.TrimSpace(l.License.Name)
-				if lic, reason := s.single(nm); reason == "" {
-					lic.Source, lic.File, lic.Kind, lic.Confidence = lsrc+".license.name", name, kind, 1
-					s.add(lic)
-					continue
-				}
-				ref := "LicenseRef-" + sanitizeRef(nm)
-				s.add(License{ID: ref, AnyOf: [][]string{{ref}}, Name: truncate(nm, 200), Source: lsrc + ".license.name", File: name, Confidence: 1, Kind: kind})
-			default:
-				s.unknown(lsrc, name, "licence entry has neither expression, license.id nor license.name")
-			}
+		if len(c.Licenses) == 0 && len(evidence) == 0 {
+			s.unknown(src, name, "component has no licenses and no evidence.licenses")
 		}
+		s.cdxLicenses(name, src+": licenses", c.Licenses, KindDeclared)
+		s.cdxLicenses(name, src+": evidence.licenses", evidence, KindDetected)
 		if err := s.cdxComponents(name, p+".components", c.Components, depth+1, count); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cdxLicenses reads one licences list of a component: field names it in
+// sources; defKind is the kind of an entry whose acknowledgement does not
+// say "concluded".
+func (s *scan) cdxLicenses(name, field string, ls []cdxLicense, defKind string) {
+	for j, l := range ls {
+		lsrc := fmt.Sprintf("%s[%d]", field, j)
+		kind := defKind
+		ack := l.Acknowledgement
+		if l.License != nil && l.License.Acknowledgement != "" {
+			ack = l.License.Acknowledgement
+		}
+		if ack == "concluded" {
+			kind = KindConcluded
+		}
+		switch {
+		case l.Expression != "":
+			s.sbomExpr(name, lsrc+".expression", l.Expression, kind, nil)
+		case l.License != nil && l.License.ID != "":
+			s.sbomExpr(name, lsrc+".license.id", l.License.ID, kind, nil)
+		case l.License != nil && l.License.Name != "":
+			nm := strings.TrimSpace(l.License.Name)
+			if lic, reason := s.single(nm); reason == "" {
+				lic.Source, lic.File, lic.Kind, lic.Confidence = lsrc+".license.name", name, kind, 1
+				s.add(lic)
+				continue
+			}
+			ref := "LicenseRef-" + sanitizeRef(nm)
+			s.add(License{ID: ref, AnyOf: [][]string{{ref}}, Name: truncate(nm, 200), Source: lsrc + ".license.name", File: name, Confidence: 1, Kind: kind})
+		default:
+			s.unknown(lsrc, name, "licence entry has neither expression, license.id nor license.name")
+		}
+	}
 }
 
 // decodeJSON decodes one JSON value and rejects trailing data; type errors
