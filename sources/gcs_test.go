@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,7 +42,7 @@ func fakeGCSBinary(t testing.TB) string {
 // at it and returns a client.
 func startFakeGCS(t testing.TB, backend string, seed map[string]map[string][]byte) *storage.Client {
 	t.Helper()
-	bin := fakeGCSBinary(t)
+	fakeGCSBinary(t)
 	data := t.TempDir()
 	for bucket, objects := range seed {
 		os.MkdirAll(filepath.Join(data, bucket), 0o755)
@@ -53,6 +54,14 @@ func startFakeGCS(t testing.TB, backend string, seed map[string]map[string][]byt
 			}
 		}
 	}
+	return startFakeGCSData(t, backend, data)
+}
+
+// startFakeGCSData starts fake-gcs-server with the objects of folder data
+// (a folder per bucket).
+func startFakeGCSData(t testing.TB, backend, data string) *storage.Client {
+	t.Helper()
+	bin := fakeGCSBinary(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +72,12 @@ func startFakeGCS(t testing.TB, backend string, seed map[string]map[string][]byt
 	cmd := exec.Command(bin, "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(port),
 		"-backend", backend, "-filesystem-root", t.TempDir(), "-data", data, "-public-host", host, "-log-level", "error")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test binary
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start fake-gcs-server: %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute) // seeding a large object takes a while
 	for {
 		resp, err := http.Get("http://" + host + "/storage/v1/b")
 		if err == nil {

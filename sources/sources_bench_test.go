@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bufio"
+	"cloud.google.com/go/storage"
 	"context"
 	"fmt"
 	"io"
@@ -153,23 +154,9 @@ func BenchmarkGCSSample(b *testing.B) {
 		mib = v
 	}
 	fakeGCSBinary(b)
-	c := startFakeGCS(b, "filesystem", map[string]map[string][]byte{"bench": {}})
+	gcsBenchOnce.Do(func() { gcsBenchClient, gcsBenchMiB = seedGCSBench(b, mib) })
+	c, written := gcsBenchClient, gcsBenchMiB<<20
 	ctx := context.Background()
-	// Upload the CSV-ish object through the API (streamed).
-	w := c.Bucket("bench").Object("data/big.csv").NewWriter(ctx)
-	w.ChunkSize = 16 << 20
-	line := []byte("id,name,email,comment\n")
-	rng := rand.New(rand.NewPCG(1, 2))
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var written int64
-	for written < mib<<20 {
-		n, _ := fmt.Fprintf(bw, "%d,user%d,user%d@example.com,%s", rng.Int64(), rng.IntN(1e6), rng.IntN(1e6), line)
-		written += int64(n)
-	}
-	bw.Flush()
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
 	opts := testOptions()
 	opts.Storage.Client = c
 	opts.SamplePerObject = 64 << 20
@@ -200,3 +187,58 @@ func BenchmarkGCSSample(b *testing.B) {
 	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
 	b.ReportMetric(float64(written>>20), "object-MiB")
 }
+
+var (
+	gcsBenchOnce   sync.Once
+	gcsBenchClient *storage.Client
+	gcsBenchMiB    int64
+)
+
+// seedGCSBench starts fake-gcs-server once per test binary (seeding a
+// large object takes minutes) with one CSV-ish object of mib MiB. The
+// server (memory backend) is killed when the test binary exits.
+func seedGCSBench(b *testing.B, mib int64) (*storage.Client, int64) {
+	tmp, err := os.MkdirTemp("", "gatehouse-gcs-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	keep := &keepTB{TB: b, dir: filepath.Join(tmp, "work")}
+	// The CSV-ish object is written to the seed folder (an upload through
+	// fake-gcs-server's API buffers it in memory and is very slow).
+	defer os.RemoveAll(tmp) // the memory backend holds the object once started
+	data := filepath.Join(tmp, "seed")
+	os.MkdirAll(filepath.Join(data, "bench", "data"), 0o755)
+	f, err := os.Create(filepath.Join(data, "bench", "data", "big.csv"))
+	if err != nil {
+		keep.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var written int64
+	for written < mib<<20 {
+		n, _ := fmt.Fprintf(bw, "%d,user%d,user%d@example.com,comment %d\n", rng.Int64(), rng.IntN(1e6), rng.IntN(1e6), rng.IntN(1e9))
+		written += int64(n)
+	}
+	if err := bw.Flush(); err != nil {
+		keep.Fatal(err)
+	}
+	f.Close()
+	return startFakeGCSData(keep, "memory", data), written >> 20
+}
+
+// keepTB lets a once-per-binary fixture outlive the benchmark run that
+// started it: its Cleanup, TempDir and Setenv are not tied to that run.
+type keepTB struct {
+	testing.TB
+	dir string
+	n   int
+}
+
+func (k *keepTB) Cleanup(func()) {}
+func (k *keepTB) TempDir() string {
+	k.n++
+	d := filepath.Join(k.dir, strconv.Itoa(k.n))
+	os.MkdirAll(d, 0o755)
+	return d
+}
+func (k *keepTB) Setenv(key, value string) { os.Setenv(key, value) }
