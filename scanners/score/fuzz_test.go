@@ -2,8 +2,10 @@ package score
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,4 +77,65 @@ var hostileSeeds = []string{
 	"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
 	"apiVersion: score.dev/v1b1\nmetadata: {name: a1}\ncontainers: {main: {image: busybox, files: {/k: {source: x}}}}\n",
 	"apiVersion: score.dev/v1b1\nmetadata: {name: a1}\ncontainers: {main: {image: busybox, variables: {X: '${resources.}', Y: '${'}}}}\n",
+}
+
+// TestLoadMutations runs Load on deterministic line-level mutations of the
+// fixtures (deleted, duplicated, swapped and re-indented lines, values
+// replaced by hostile ones): cheap coverage of what the fuzzer finds,
+// for every `go test` run. A panic fails the test binary.
+func TestLoadMutations(t *testing.T) {
+	var seeds [][]string
+	for _, pat := range []string{"testdata/*.yaml", "testdata/*/*.yaml", "testdata/*/*/*.yaml"} {
+		m, _ := filepath.Glob(pat)
+		for _, p := range m {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seeds = append(seeds, strings.Split(string(b), "\n"))
+		}
+	}
+	values := []string{"", "null", "[]", "{}", "0", "-1", "1e400", "!!binary AAAA", "*x", "&x a", "${", "${resources}",
+		"${resources.a.b.c.d}", "'\\u0000'", "!!timestamp 2001-12-14", "? [a]", "<<: {}", ".", "@sha256:"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	loaded := 0
+	for i := 0; i < 3000; i++ {
+		lines := slices.Clone(seeds[rng.IntN(len(seeds))])
+		for range 1 + rng.IntN(3) {
+			j := rng.IntN(len(lines))
+			switch rng.IntN(5) {
+			case 0:
+				lines = slices.Delete(lines, j, j+1)
+			case 1:
+				lines = slices.Insert(lines, j, lines[j])
+			case 2:
+				k := rng.IntN(len(lines))
+				lines[j], lines[k] = lines[k], lines[j]
+			case 3:
+				lines[j] = "  " + lines[j]
+			case 4:
+				if k := strings.Index(lines[j], ": "); k >= 0 {
+					lines[j] = lines[j][:k+2] + values[rng.IntN(len(values))]
+				}
+			}
+			if len(lines) == 0 {
+				lines = []string{""}
+			}
+		}
+		spec, err := Load("mutated.score.yaml", "", []byte(strings.Join(lines, "\n")))
+		if err != nil {
+			if !strings.Contains(err.Error(), "mutated.score.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			continue
+		}
+		loaded++
+		if _, err := json.Marshal(spec.Evidence()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if loaded < 100 {
+		t.Errorf("only %d of 3000 mutations loaded: the mutations test little beyond the parser", loaded)
+	}
+	t.Logf("%d of 3000 mutations loaded", loaded)
 }
