@@ -105,6 +105,31 @@ _ok if {
 	ev.schema == "score/v1"
 }
 
+# A workload has at least one container (the Score schema requires it):
+# evidence without any, or with lists that are no lists, is not judged.
+deny contains v if {
+	_ok
+	some key in ["containers", "resources", "routes", "secrets"]
+	not is_array(object.get(ev, key, null))
+	v := {
+		"rule": "score_evidence_schema",
+		"severity": "high",
+		"message": sprintf("score evidence: %s is %v, want a list", [key, object.get(ev, key, null)]),
+		"remediation": "produce the evidence with `gatehouse scan score --format json` of this gatehouse version",
+	}
+}
+
+deny contains v if {
+	_ok
+	count(object.get(ev, "containers", [])) == 0
+	v := {
+		"rule": "score_evidence_schema",
+		"severity": "high",
+		"message": "score evidence names no containers: a Score workload has at least one",
+		"remediation": "produce the evidence with `gatehouse scan score --format json` of this gatehouse version",
+	}
+}
+
 _containers := [c | _ok; some c in object.get(ev, "containers", []); is_object(c)]
 
 # --- images ----------------------------------------------------------------------
@@ -117,7 +142,7 @@ deny contains v if {
 	v := {
 		"rule": "score_image_not_pinned",
 		"severity": "high",
-		"message": sprintf("%s: container %s runs image %s, which is not pinned by digest", [_workload, c.name, c.image]),
+		"message": sprintf("%v: container %v runs image %v, which is not pinned by digest", [_workload, object.get(c, "name", "?"), object.get(c, "image", null)]),
 		"remediation": "name the image by digest: image: REGISTRY/REPO@sha256:… (crane digest or docker buildx imagetools inspect gives it)",
 		"location": _file,
 	}
@@ -130,7 +155,7 @@ deny contains v if {
 	v := {
 		"rule": "score_image_build_placeholder",
 		"severity": "high",
-		"message": sprintf("%s: container %s has the build placeholder image \".\": the spec does not say what runs", [_workload, c.name]),
+		"message": sprintf("%v: container %v has the build placeholder image \".\": the spec does not say what runs", [_workload, object.get(c, "name", "?")]),
 		"remediation": "gate the spec with the built image pinned by digest (score-k8s generate --image REF@sha256:… writes it), or set params.score.require_digest: false and gate the built image on its own",
 		"location": _file,
 	}
@@ -146,7 +171,7 @@ deny contains v if {
 	v := {
 		"rule": "score_limits_missing",
 		"severity": "medium",
-		"message": sprintf("%s: container %s sets no %s", [_workload, c.name, concat(" or ", missing)]),
+		"message": sprintf("%v: container %v sets no %s", [_workload, object.get(c, "name", "?"), concat(" or ", missing)]),
 		"remediation": "set containers.<name>.resources.limits.cpu and .memory",
 		"location": _file,
 	}
@@ -159,7 +184,7 @@ warn contains v if {
 	v := {
 		"rule": "score_requests_missing",
 		"severity": "low",
-		"message": sprintf("%s: container %s sets no %s", [_workload, c.name, concat(" or ", missing)]),
+		"message": sprintf("%v: container %v sets no %s", [_workload, object.get(c, "name", "?"), concat(" or ", missing)]),
 		"remediation": "set containers.<name>.resources.requests.cpu and .memory so the scheduler can place it",
 		"location": _file,
 	}
@@ -173,7 +198,7 @@ _secrets contains v if {
 	v := {
 		"rule": "score_literal_secret",
 		"severity": "critical",
-		"message": sprintf("%s: container %s %s %s: %s", [_workload, s.container, s.kind, s.name, s.reason]),
+		"message": sprintf("%v: container %v %v %v: %v", [_workload, object.get(s, "container", "?"), object.get(s, "kind", "?"), object.get(s, "name", "?"), object.get(s, "reason", "a literal secret")]),
 		"remediation": "take the value from a resource output (${resources.<name>.password}) or a secret store, and rotate the exposed credential",
 		"location": _file,
 	}
@@ -195,11 +220,12 @@ deny contains v if {
 	_ok
 	_strings(p.allowed_resource_types)
 	some r in object.get(ev, "resources", [])
-	not r.type in p.allowed_resource_types
+	t := object.get(r, "type", null)
+	not t in p.allowed_resource_types
 	v := {
 		"rule": "score_resource_type_not_allowed",
 		"severity": "high",
-		"message": sprintf("%s: resource %s has type %v, which %s does not provision (allowed: %s)", [_workload, r.name, r.type, _env, concat(", ", p.allowed_resource_types)]),
+		"message": sprintf("%v: resource %v has type %v, which %v does not provision (allowed: %s)", [_workload, object.get(r, "name", "?"), t, _env, concat(", ", p.allowed_resource_types)]),
 		"remediation": "use a resource type the environment provides, or add it to params.score.allowed_resource_types once a provisioner exists",
 		"location": _file,
 	}
@@ -243,7 +269,7 @@ deny contains v if {
 	v := {
 		"rule": "score_route_host_not_allowed",
 		"severity": "high",
-		"message": sprintf("%s: route %s serves host %s, outside the allowed domains (%s)", [_workload, r.resource, r.host, _domains]),
+		"message": sprintf("%v: route %v serves host %s, outside the allowed domains (%s)", [_workload, object.get(r, "resource", "?"), r.host, _domains]),
 		"remediation": "route to a host under params.score.allowed_route_domains, or add the domain there for this environment",
 		"location": _file,
 	}
@@ -260,7 +286,7 @@ _unresolved contains v if {
 	v := {
 		"rule": "score_route_host_unresolved",
 		"severity": "high",
-		"message": sprintf("%s: route %s has host %v that the spec does not fix: %v", [_workload, object.get(r, "resource", "?"), object.get(r, "declared", null), object.get(r, "reason", "unresolved")]),
+		"message": sprintf("%v: route %s has host %v that the spec does not fix: %v", [_workload, object.get(r, "resource", "?"), object.get(r, "declared", null), object.get(r, "reason", "unresolved")]),
 		"remediation": "write the host into the route (params.host: app.example.com, or a dns resource with params.host), or set params.score.unresolved_hosts: warn where the dns provisioner picks names under allowed domains",
 		"location": _file,
 	}

@@ -186,3 +186,24 @@ test_string_false_still_denies if {
 	ev := object.union(_good, {"containers": [_container("main", "busybox", false)]})
 	count(score.deny) > 0 with input as _in(ev) with data.gatehouse.config.score as {"require_digest": "false"}
 }
+
+# Hand-written evidence (--evidence score=FILE) with fields left out still
+# denies: a message it cannot format must not drop the denial.
+test_sparse_evidence_still_denies if {
+	ev := object.union(_good, {
+		"containers": [{"pinned": false, "missing": ["limits.cpu"]}],
+		"resources": [{"name": "x"}],
+		"secrets": [{"name": "TOKEN"}],
+		"routes": [{"resolved": true, "host": "a.evil.io"}],
+	})
+	_rules(score.deny) == {
+		"score_image_not_pinned", "score_limits_missing", "score_literal_secret",
+		"score_resource_type_not_allowed", "score_route_host_not_allowed",
+	} with input as _in(ev)
+}
+
+test_evidence_without_lists_denies if {
+	_rules(score.deny) == {"score_evidence_schema"} with input as _in({"schema": "score/v1", "file": "s.yaml", "workload": "w"})
+	_rules(score.deny) == {"score_evidence_schema"} with input as _in(object.union(_good, {"containers": []}))
+	_rules(score.deny) == {"score_evidence_schema"} with input as _in(object.union(_good, {"secrets": {"a": 1}}))
+}
