@@ -140,7 +140,9 @@ func (c *BaselineCollector) Collect(context.Context, gates.Subject) (any, error)
 }
 
 // MaxEvidenceBytes bounds what ParseEvidence reads.
-func (c *BaselineCollector) MaxEvidenceBytes() int64 { return c.Options.Limits.orDefault().MaxFileBytes }
+func (c *BaselineCollector) MaxEvidenceBytes() int64 {
+	return c.Options.Limits.orDefault().MaxFileBytes
+}
 
 // ParseEvidence reads the production model's evaluation — evaluation/v1
 // evidence or any source Scan reads — as evaluation_baseline/v1: the
