@@ -64,6 +64,7 @@ func Detect(text []byte, minCoverage float64) []Detected {
 		covered bool
 	}
 	where := make(map[uint32]int, len(hs))
+	inputHas := make([]uint64, (ix.n+63)/64) // hash numbers the input holds
 	var ds []distinct
 	pos := make([]int, len(hs))
 	for i, h := range hs {
@@ -71,13 +72,13 @@ func Detect(text []byte, minCoverage float64) []Detected {
 		if !ok {
 			j = len(ds)
 			where[h] = j
-			ds = append(ds, distinct{post: ix.lookup(h)})
+			k, post := ix.lookup(h)
+			ds = append(ds, distinct{post: post})
+			if k >= 0 {
+				inputHas[k>>6] |= 1 << (k & 63)
+			}
 		}
 		pos[i] = j
-	}
-	inputHas := make(map[uint32]bool, len(ds))
-	for h := range where {
-		inputHas[h] = true
 	}
 	inter := make([]int32, len(ix.entries))
 	fresh := make([]int32, len(ix.entries))
@@ -230,7 +231,7 @@ type cand struct{ e, n, score int }
 // not the No-Military licence and the No-Military text is not
 // BSD-3-Clause; when the shares are close, the licence with more shared
 // and fewer missing shingles wins.
-func (ix *index) beats(b, a cand, inputHas map[uint32]bool) bool {
+func (ix *index) beats(b, a cand, inputHas []uint64) bool {
 	ownA, foundA := ix.ownShingles(a.e, b.e, inputHas)
 	ownB, foundB := ix.ownShingles(b.e, a.e, inputHas)
 	ra, rb := share(foundA, ownA), share(foundB, ownB)
@@ -252,7 +253,7 @@ func share(found, own int) float64 {
 
 // ownShingles counts a's shingles that b lacks, and how many of them the
 // input holds.
-func (ix *index) ownShingles(a, b int, inputHas map[uint32]bool) (own, found int) {
+func (ix *index) ownShingles(a, b int, inputHas []uint64) (own, found int) {
 	fwd := ix.forward()
 	la, lb := fwd[a], fwd[b]
 	j := 0
@@ -264,7 +265,7 @@ func (ix *index) ownShingles(a, b int, inputHas map[uint32]bool) (own, found int
 			continue
 		}
 		own++
-		if inputHas[binary.LittleEndian.Uint32(ix.hashes[4*k:])] {
+		if inputHas[k>>6]&(1<<(k&63)) != 0 {
 			found++
 		}
 	}

@@ -122,9 +122,9 @@ func parseIndex(b []byte) (*index, error) {
 	return ix, nil
 }
 
-// lookup returns the postings (entry numbers as u16 pairs of bytes) of a
-// shingle hash, or nil.
-func (ix *index) lookup(h uint32) []byte {
+// lookup returns the hash number and postings (entry numbers as u16
+// pairs of bytes) of a shingle hash, or -1 and nil.
+func (ix *index) lookup(h uint32) (int, []byte) {
 	lo, hi := 0, ix.n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -135,9 +135,9 @@ func (ix *index) lookup(h uint32) []byte {
 		}
 	}
 	if lo == ix.n || binary.LittleEndian.Uint32(ix.hashes[4*lo:]) != h {
-		return nil
+		return -1, nil
 	}
 	a := binary.LittleEndian.Uint32(ix.offsets[4*lo:])
 	z := binary.LittleEndian.Uint32(ix.offsets[4*lo+4:])
-	return ix.postings[2*a : 2*z]
+	return lo, ix.postings[2*a : 2*z]
 }

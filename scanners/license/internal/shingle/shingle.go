@@ -6,7 +6,6 @@ package shingle
 
 import (
 	"hash/fnv"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -110,14 +109,60 @@ func Hashes(words []string) []uint32 {
 	return out
 }
 
-// copyrightLine matches a copyright statement line: "Copyright (c) 2024
-// Acme", "Copyright 1992-2012 The FreeBSD Project", "(c) 2001 X", "© X".
-// Wrapped licence prose ("copyright notice and this permission notice")
-// does not match: "copyright" must be followed by (c), © or a year.
-var copyrightLine = regexp.MustCompile(`(?im)^[\s#*/;!'"-]*(?:copyright\s*(?:\(c\)|©|&copy;|\d{4}|<|\[)|\(c\)\s*\d{4}|©).*$`)
-
 // StripCopyright blanks the copyright statement lines of a text: they name
-// holders and years, which differ in every copy of a licence.
+// holders and years, which differ in every copy of a licence. A line is a
+// copyright statement when, after comment and quote marks, it starts with
+// "copyright" followed by "(c)", "©", "&copy;", a year, "<" or "[", or
+// with "(c) <year>" or "©". Wrapped licence prose ("copyright notice and
+// this permission notice") does not match.
 func StripCopyright(text string) string {
-	return copyrightLine.ReplaceAllString(text, "")
+	var b strings.Builder
+	done := 0 // text[:done] is in b (once b is in use)
+	for start := 0; start < len(text); {
+		end := strings.IndexByte(text[start:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += start
+		}
+		if isCopyrightLine(text[start:end]) {
+			if b.Cap() == 0 {
+				b.Grow(len(text))
+			}
+			b.WriteString(text[done:start])
+			done = end
+		}
+		start = end + 1
+	}
+	if b.Cap() == 0 {
+		return text
+	}
+	b.WriteString(text[done:])
+	return b.String()
+}
+
+func isCopyrightLine(line string) bool {
+	l := strings.TrimLeft(line, " \t\r#*/;!'\"-")
+	if strings.HasPrefix(l, "©") {
+		return true
+	}
+	if len(l) >= 3 && (l[:3] == "(c)" || l[:3] == "(C)") {
+		r := strings.TrimLeft(l[3:], " \t")
+		return len(r) > 0 && isDigit(r[0])
+	}
+	if len(l) < 9 || !strings.EqualFold(l[:9], "copyright") {
+		return false
+	}
+	r := strings.TrimLeft(l[9:], " \t")
+	switch {
+	case r == "":
+		return false
+	case isDigit(r[0]), r[0] == '<', r[0] == '[':
+		return true
+	case len(r) >= 3 && (r[:3] == "(c)" || r[:3] == "(C)"):
+		return true
+	case strings.HasPrefix(r, "©"), strings.HasPrefix(strings.ToLower(r), "&copy;"):
+		return true
+	}
+	return false
 }
