@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	ciliumv2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
-	sigsyaml "sigs.k8s.io/yaml"
+	yamlv2 "go.yaml.in/yaml/v2"
 )
 
 // MarshalPolicy renders one policy as YAML the way Kubernetes clients
@@ -29,10 +29,30 @@ func MarshalPolicy(cnp *ciliumv2.CiliumNetworkPolicy) ([]byte, error) {
 	if md, ok := m["metadata"].(map[string]any); ok {
 		delete(md, "creationTimestamp")
 	}
-	if j, err = json.Marshal(m); err != nil {
-		return nil, err
+	// What sigs.k8s.io/yaml.JSONToYAML writes (yaml.v2, keys sorted,
+	// integers as integers), without parsing the JSON a second time with
+	// the far slower YAML parser.
+	return yamlv2.Marshal(integers(m))
+}
+
+// integers turns the float64s encoding/json decodes into int64 where they
+// are whole, as yaml.v2 would have decoded them.
+func integers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = integers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = integers(e)
+		}
+	case float64:
+		if i := int64(t); float64(i) == t {
+			return i
+		}
 	}
-	return sigsyaml.JSONToYAML(j)
+	return v
 }
 
 // Write writes every policy as one YAML document, "---" between them, in

@@ -14,18 +14,14 @@ const validationCluster = "default"
 var discard = slog.New(slog.DiscardHandler)
 
 // Validate runs Cilium's own checks on a policy, on a copy (Sanitize
-// rewrites selectors into Cilium's internal form): api.Rule.Sanitize on
-// the spec, then CiliumNetworkPolicy.Parse, as the Cilium agent does when
-// the policy arrives. A policy without a namespace is checked as if in
-// "default" (kubectl apply -n gives it one).
+// rewrites selectors into Cilium's internal form):
+// CiliumNetworkPolicy.Parse, which is what the Cilium agent runs when the
+// policy arrives, and which calls api.Rule.Sanitize on the spec (and each
+// of specs) before turning it into rules. A policy without a namespace is
+// checked as if in "default" (kubectl apply -n gives it one).
 func Validate(cnp *ciliumv2.CiliumNetworkPolicy) error {
 	if cnp == nil || (cnp.Spec == nil && len(cnp.Specs) == 0) {
 		return fmt.Errorf("cilium validation: empty policy")
-	}
-	if cnp.Spec != nil {
-		if err := cnp.Spec.DeepCopy().Sanitize(); err != nil {
-			return fmt.Errorf("cilium validation (Rule.Sanitize): %w", err)
-		}
 	}
 	c := cnp.DeepCopy()
 	if c.Namespace == "" {
@@ -33,7 +29,7 @@ func Validate(cnp *ciliumv2.CiliumNetworkPolicy) error {
 	}
 	rules, err := c.Parse(discard, validationCluster)
 	if err != nil {
-		return fmt.Errorf("cilium validation (CiliumNetworkPolicy.Parse): %w", err)
+		return fmt.Errorf("cilium validation (CiliumNetworkPolicy.Parse, Rule.Sanitize): %w", err)
 	}
 	if len(rules) == 0 {
 		return fmt.Errorf("cilium validation: Parse returned no rules")
