@@ -4,10 +4,13 @@ import "strings"
 
 // Column is the context a column (or JSON key) name gives its values.
 // The zero Column is "no context": free text.
-type Column struct{ hints uint16 }
+type Column struct {
+	hints uint32
+	id    Entity // the national id, passport or licence the column names (0: none)
+}
 
 const (
-	hintPhone      uint16 = 1 << iota // phone, mobile, tel, fax, ...
+	hintPhone      uint32 = 1 << iota // phone, mobile, tel, fax, ...
 	hintPerson                        // first_name, customer_name, ...
 	hintPersonWeak                    // a bare "name" column
 	hintSSN                           // ssn, social_security_number
@@ -15,6 +18,12 @@ const (
 	hintIP                            // ip, ip_address, remote_addr
 	hintVersion                       // version, release, build: dotted quads are versions
 	hintNegative                      // id, sku, order, serial, hash, ...: digit shapes are identifiers
+	hintDOB                           // dob, date_of_birth, birthday, geburtsdatum, ...
+	hintTax                           // tax_id, tin, taxpayer_id: a bare SSN or a Steuer-ID
+	hintMAC                           // mac, mac_address
+	hintPersonPart                    // first, last, given, family: a name part under a name key
+	hintOrgOK                         // beneficiary, payee, account holder: companies are common there
+	hintNotPerson                     // file_name, user_name, company_name: names of things and handles
 )
 
 // Phone, Person, ... report the column's hints (used in tests and reports).
@@ -56,6 +65,32 @@ var (
 		"region", "zone", "plan", "type", "color", "colour", "style", "font", "label", "screen", "login", "nick")
 )
 
+var (
+	dobWords = set("dob", "dateofbirth", "birthdate", "birthday", "birthdt", "geburtsdatum", "geburtstag",
+		"fechanacimiento", "fechadenacimiento", "datanascimento", "datadenascimento", "datenaissance",
+		"datedenaissance", "datadinascita", "geboortedatum", "生年月日", "誕生日")
+	taxWords  = set("tax", "taxid", "tin", "taxpayer", "taxpayerid", "taxnumber", "taxno", "itin")
+	macWords  = set("mac", "macaddress", "macaddr", "hwaddr", "hwaddress", "bssid", "ethernetaddress")
+	nameParts = set("first", "last", "given", "family", "middle", "surname", "forename")
+	orgOK     = set("beneficiary", "payee", "payer", "recipient", "sender", "counterparty", "creditor", "debtor",
+		"accountholder", "holder", "owner", "customer", "vendor", "supplier", "account")
+	idColumns = map[string]Entity{
+		"aadhaar": INAadhaar, "aadhar": INAadhaar, "aadhaarnumber": INAadhaar, "aadhaarno": INAadhaar, "uidai": INAadhaar,
+		"cpf": BRCPF, "cpfnumber": BRCPF,
+		"mynumber": JPMyNumber, "kojinbango": JPMyNumber, "individualnumber": JPMyNumber, "マイナンバー": JPMyNumber, "個人番号": JPMyNumber,
+		"steuerid": DETaxID, "steueridentifikationsnummer": DETaxID, "idnr": DETaxID, "steuernummer": DETaxID,
+		"nir": FRNIR, "insee": FRNIR, "numerosecuritesociale": FRNIR, "securitesociale": FRNIR, "nss": FRNIR,
+		"dni": ESNIF, "nif": ESNIF, "nie": ESNIE,
+		"codicefiscale": ITFiscalCode, "cf": ITFiscalCode, "fiscalcode": ITFiscalCode,
+		"bsn": NLBSN, "burgerservicenummer": NLBSN, "sofinummer": NLBSN,
+		"nino": UKNINO, "nationalinsurancenumber": UKNINO, "nationalinsurance": UKNINO, "ninumber": UKNINO,
+		"passport": USPassport, "passportnumber": USPassport, "passportno": USPassport, "passportid": USPassport,
+		"driverslicense": USDriverLicense, "driverlicense": USDriverLicense, "driverslicence": USDriverLicense,
+		"drivinglicence": USDriverLicense, "drivinglicense": USDriverLicense, "dl": USDriverLicense, "dlnumber": USDriverLicense,
+		"driverslicensenumber": USDriverLicense, "driverlicensenumber": USDriverLicense, "licensenumber": USDriverLicense,
+	}
+)
+
 func set(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
 	for _, w := range words {
@@ -75,8 +110,39 @@ func ColumnContext(name string) Column {
 	if len(words) == 0 {
 		return Column{}
 	}
-	var h uint16
+	var h uint32
 	joined := strings.Join(words, "")
+	var id Entity
+	if e, ok := idColumns[joined]; ok {
+		id = e
+	}
+	for _, w := range words {
+		if e, ok := idColumns[w]; ok && id == 0 {
+			id = e
+		}
+		switch {
+		case dobWords[w]:
+			h |= hintDOB
+		case taxWords[w]:
+			h |= hintTax
+		case macWords[w]:
+			h |= hintMAC
+		}
+	}
+	switch {
+	case dobWords[joined]:
+		h |= hintDOB
+	case taxWords[joined]:
+		h |= hintTax
+	case macWords[joined]:
+		h |= hintMAC
+	}
+	if len(words) == 1 && nameParts[words[0]] {
+		h |= hintPersonPart // "first", "last" under "name."/"customer."
+	}
+	if orgOK[joined] || (len(words) > 0 && orgOK[words[0]]) {
+		h |= hintOrgOK
+	}
 	for i, w := range words {
 		switch {
 		case phoneWords[w]:
@@ -99,7 +165,8 @@ func ColumnContext(name string) Column {
 				h |= hintPersonWeak
 			case i > 0 && personQualifiers[words[i-1]] && !(words[i-1] == "user" || words[i-1] == "nick"):
 				h |= hintPerson
-			case i > 0 && notPersonBefore[words[i-1]]:
+			case i > 0 && (notPersonBefore[words[i-1]] || words[i-1] == "user"):
+				h |= hintNotPerson // file_name, user_name: no person's name
 			case i == 0 && len(words) > 1 && (words[1] == "first" || words[1] == "last" || words[1] == "full"):
 				h |= hintPerson // name_first, name_last
 			}
@@ -119,10 +186,13 @@ func ColumnContext(name string) Column {
 	case personWords[joined]:
 		h |= hintPerson
 	}
-	if h&(hintPhone|hintSSN|hintCard|hintIP|hintPerson) != 0 {
-		h &^= hintNegative // "phone_number", "card_id": the entity word wins
+	if h&(hintPhone|hintSSN|hintCard|hintIP|hintPerson|hintDOB|hintTax|hintMAC) != 0 || id != 0 {
+		h &^= hintNegative // "phone_number", "card_id", "tax_id": the entity word wins
 	}
-	return Column{hints: h}
+	if h&hintDOB != 0 {
+		h &^= hintPerson | hintPersonWeak // "birth_name" is a name, "date_of_birth" a date
+	}
+	return Column{hints: h, id: id}
 }
 
 // splitWords lower-cases name and splits it at non-letters/digits and at

@@ -13,6 +13,20 @@ const (
 	SSN
 	IP
 	Person
+	DateOfBirth
+	MACAddress
+	USPassport
+	USDriverLicense
+	UKNINO
+	INAadhaar
+	BRCPF
+	JPMyNumber
+	DETaxID
+	FRNIR
+	ESNIF
+	ESNIE
+	ITFiscalCode
+	NLBSN
 	PrivateKey
 	AWSAccessKey
 	GCPAPIKey
@@ -30,6 +44,20 @@ var entityNames = [NumEntities]string{
 	SSN:                  "US_SSN",
 	IP:                   "IP_ADDRESS",
 	Person:               "PERSON",
+	DateOfBirth:          "DATE_OF_BIRTH",
+	MACAddress:           "MAC_ADDRESS",
+	USPassport:           "US_PASSPORT",
+	USDriverLicense:      "US_DRIVER_LICENSE",
+	UKNINO:               "UK_NINO",
+	INAadhaar:            "IN_AADHAAR",
+	BRCPF:                "BR_CPF",
+	JPMyNumber:           "JP_MY_NUMBER",
+	DETaxID:              "DE_TAX_ID",
+	FRNIR:                "FR_NIR",
+	ESNIF:                "ES_NIF",
+	ESNIE:                "ES_NIE",
+	ITFiscalCode:         "IT_FISCAL_CODE",
+	NLBSN:                "NL_BSN",
 	PrivateKey:           "PRIVATE_KEY",
 	AWSAccessKey:         "AWS_ACCESS_KEY",
 	GCPAPIKey:            "GCP_API_KEY",

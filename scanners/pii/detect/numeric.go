@@ -67,9 +67,12 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 		return Match{}, false
 	}
 	if g.n == 1 && g.len[0] < 7 {
+		if e := g.end[0]; e+1 < len(v) && v[e] == '/' && isDigit(v[e+1]) {
+			return phone(v, i, col) // "030/16363365"
+		}
 		return Match{}, false // too few digits for any entity
 	}
-	if e := g.end[g.n-1]; e < len(v) && (isAlnum(v[e]) || v[e] >= 0x80) && v[e] != 'x' && v[e] != 'X' {
+	if e := g.end[g.n-1]; e < len(v) && (isAlnum(v[e]) || (v[e] >= 0x80 && !cjkAt(v, e))) && v[e] != 'x' && v[e] != 'X' {
 		// The last group runs into letters ("550e8400", "2024-01-15T10"):
 		// a shorter prefix ends before a '-' or '.' and a digit, which
 		// glues too, so only space-separated groups may still hold an entity.
@@ -98,14 +101,15 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 					return m, true
 				}
 			}
-		case k == 1 && g.len[0] == 9 && col.hints&hintSSN != 0:
+		case k == 1 && g.len[0] == 9 && col.hints&(hintSSN|hintTax) != 0:
 			if rightOK(v, end) {
 				if m, ok := ssn(v, i, end, col); ok {
 					return m, true
 				}
 			}
 		}
-		if sep != '.' && g.digits[k-1] >= 13 && g.digits[k-1] <= 19 && rightOK(v, end) {
+		// In a phone column (an MSISDN stored as a number) digits are a phone.
+		if sep != '.' && g.digits[k-1] >= 13 && g.digits[k-1] <= 19 && rightOK(v, end) && col.hints&(hintPhone|hintCard) != hintPhone {
 			if m, ok := card(v, i, end, &g, k, col); ok {
 				return m, true
 			}
@@ -117,7 +121,7 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 // --- US SSN ---------------------------------------------------------------
 
 func ssn(v []byte, start, end int, col Column) (Match, bool) {
-	if col.hints&hintNegative != 0 || (col.hints&hintSSN == 0 && negativeBefore(v, start)) {
+	if col.hints&hintNegative != 0 || (col.hints&(hintSSN|hintTax) == 0 && negativeBefore(v, start)) {
 		return Match{}, false
 	}
 	var d [9]byte
@@ -135,7 +139,7 @@ func ssn(v []byte, start, end int, col Column) (Match, bool) {
 		return Match{}, false
 	}
 	conf := 0.85
-	if col.hints&hintSSN != 0 {
+	if col.hints&(hintSSN|hintTax) != 0 {
 		conf = 0.95
 	}
 	return Match{Entity: SSN, Start: start, End: end, Confidence: conf}, true
@@ -201,6 +205,11 @@ func card(v []byte, start, end int, g *groups, k int, col Column) (Match, bool) 
 		}
 	}
 	if n != total || !luhn(d[:n]) || !knownIIN(d[:n]) {
+		return Match{}, false
+	}
+	// A 13- or 14-digit run with a right GS1 check digit is an EAN-13 /
+	// GTIN-14 barcode unless the column says card.
+	if k == 1 && (n == 13 || n == 14) && col.hints&hintCard == 0 && gs1(d[:n]) {
 		return Match{}, false
 	}
 	for x := 1; x < n; x++ {
@@ -382,8 +391,14 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 			gsep[ng] = ' ' // "+44(0)117 ...": the paren group follows directly
 			continue
 		}
-		if j+1 < n && (v[j] == ' ' || v[j] == '-' || v[j] == '.') && (isDigit(v[j+1]) || (v[j+1] == '(' && !paren)) {
+		if j+1 < n && (v[j] == ' ' || v[j] == '-' || v[j] == '.') && (isDigit(v[j+1]) || (v[j+1] == '(' && !paren && j+2 < n && isDigit(v[j+2]))) {
 			gsep[ng] = v[j]
+			j++
+			continue
+		}
+		// "030/16363365": a slash after the area code only
+		if ng == 1 && !plus && j+1 < n && v[j] == '/' && isDigit(v[j+1]) && (v[i] == '0' || ctx) {
+			gsep[ng] = ')'
 			j++
 			continue
 		}
@@ -419,15 +434,20 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 		ok = false // a bare digit run is an id unless the column says phone
 	case paren && parenGroup == 0 && v[i+1] == '0' && glen[0] >= 3 && glen[0] <= 5:
 		// national with the trunk prefix in parens: "(0115) 496 0123"
-		ok = ng >= 2 && ng <= 4 && digits >= 10 && digits <= 12 && allBetween(glen[1:ng], 2, 8)
-	case paren:
+		ok = ng >= 2 && ng <= 4 && digits >= 10 && digits <= 12 && allBetween(glen[1:ng], 2, 8) && nationalPhoneValid(phoneDigits(v, i, end))
+	case paren && parenGroup >= 0 && glen[parenGroup] == 3 && tailNANP(glen[parenGroup:ng]) && prefixNANP(v, i, glen[:parenGroup]):
 		// (NNN) NNN-NNNN, optionally after 1 or 001.
-		ok = parenGroup >= 0 && glen[parenGroup] == 3 && tailNANP(glen[parenGroup:ng]) && prefixNANP(v, i, glen[:parenGroup])
+		ok = true
+	case paren && parenGroup == 0 && glen[0] == 2 && ng >= 2 && ng <= 3 && digits >= 10 && digits <= 11:
+		// an area code without trunk prefix: "(11) 98765-4321"
+		ok = nationalPhoneValid(phoneDigits(v, i, end))
+	case paren:
 	default:
 		if ng >= 3 && tailNANP(glen[ng-3:ng]) && prefixNANP(v, i, glen[:ng-3]) && (sep != '.' || ng == 3) {
 			ok = true
-		} else if v[i] == '0' && v[i+1] != '0' && ng >= 2 && ng <= 5 && digits >= 10 && digits <= 12 && glen[0] >= 2 && glen[0] <= 5 {
-			ok = allBetween(glen[1:ng], 2, 8)
+		} else if v[i] == '0' && v[i+1] != '0' && ng >= 2 && ng <= 5 && digits >= 10 && digits <= 12 && glen[0] >= 2 && glen[0] <= 6 {
+			// national with a trunk 0: "030 12345678", "087967 78838", "090-1234-5678"
+			ok = allBetween(glen[1:ng], 2, 8) && nationalPhoneValid(phoneDigits(v, i, end))
 		}
 	}
 	if !ok {
@@ -441,6 +461,17 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 		return Match{}, false
 	}
 	return Match{Entity: Phone, Start: start, End: end, Confidence: conf}, true
+}
+
+// phoneDigits returns the digit values in v[s:e] (at most 16).
+func phoneDigits(v []byte, s, e int) []byte {
+	var d []byte
+	for _, c := range v[s:e] {
+		if isDigit(c) && len(d) < 16 {
+			d = append(d, c-'0')
+		}
+	}
+	return d
 }
 
 // tailNANP reports whether the groups are NNN NNN NNNN (or (NNN) NNN NNNN).

@@ -1,5 +1,7 @@
 package detect
 
+import "unicode/utf8"
+
 // Character classes, one table lookup per byte.
 const (
 	cDigit uint8 = 1 << iota
@@ -57,6 +59,41 @@ func isAlnum(c byte) bool { return class[c]&(cDigit|cUpper|cLower) != 0 }
 func isUpper(c byte) bool { return c-'A' < 26 }
 func isHex(c byte) bool   { return isDigit(c) || (c|0x20)-'a' < 6 }
 
+func isLetterASCII(c byte) bool { return class[c]&(cUpper|cLower) != 0 }
+
+// longGroupRun returns the end of a run of 13 or more digits in groups with
+// one kind of separator starting at i, or i when there is none.
+func longGroupRun(v []byte, i int) int {
+	g := readGroups(v, i)
+	if g.n < 2 || g.digits[g.n-1] < 13 || !g.sameSep(g.n) {
+		return i
+	}
+	return g.end[g.n-1]
+}
+
+// ibanRun returns the end of an IBAN-shaped run at i (country letters,
+// two digits, groups of up to four letters/digits separated by spaces).
+func ibanRun(v []byte, i int) int {
+	j, n, chars := i, len(v), 0
+	for j < n && chars < 34 {
+		c := v[j]
+		switch {
+		case isAlnum(c):
+			chars++
+			j++
+		case c == ' ' && j+1 < n && isAlnum(v[j+1]) && chars%4 == 0:
+			j++
+		default:
+			goto done
+		}
+	}
+done:
+	if chars < 15 {
+		return i
+	}
+	return j
+}
+
 // Scan appends to dst every entity found in the value v of a column with
 // context col, and returns dst. Matches do not overlap. It does not retain v.
 func Scan(dst []Match, v []byte, col Column) []Match {
@@ -73,7 +110,7 @@ func Scan(dst []Match, v []byte, col Column) []Match {
 	if fl == 0 {
 		return dst
 	}
-	if col.hints&(hintPerson|hintPersonWeak) != 0 && fl&(cUpper|cLower|cHigh) != 0 && fl&cDigit == 0 {
+	if col.hints&(hintPerson|hintPersonWeak|hintPersonPart) != 0 && fl&(cUpper|cLower|cHigh) != 0 && fl&cDigit == 0 {
 		if m, ok := person(v, col); ok {
 			return append(dst, m)
 		}
@@ -84,11 +121,18 @@ func Scan(dst []Match, v []byte, col Column) []Match {
 	if fl&cAt != 0 {
 		dst = emails(dst, v)
 	}
-	if fl&(cDigit|cColon) != 0 {
+	if fl&(cDigit|cColon|cUpper|cLower) != 0 {
 		dst = tokens(dst, v, col, fl&cColon != 0)
+	}
+	if fl&(cUpper|cHigh) != 0 && len(v) >= 5 && col.hints&noFreeTextPerson == 0 {
+		dst = personsInText(dst, v, fl&cHigh != 0)
 	}
 	return dst
 }
+
+// noFreeTextPerson: columns whose values are not prose.
+const noFreeTextPerson = hintPerson | hintPersonWeak | hintPersonPart | hintNegative | hintVersion | hintPhone |
+	hintSSN | hintCard | hintIP | hintDOB | hintTax | hintMAC | hintNotPerson
 
 // tokens walks the word tokens of v and tries the numeric recognizers
 // (SSN, credit card, IPv4, phone), IBAN and IPv6 at each token start.
@@ -115,14 +159,45 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 			i = skipToken(v, i)
 			continue
 		}
+		if isHex(c) && i+4 < n && (v[i+2] == ':' || v[i+2] == '-' || v[i+4] == '.') {
+			if m, ok := mac(v, i); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
+		}
 		if cl&cDigit != 0 {
+			if m, ok := nationalDigits(v, i, col); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
 			if m, ok := numeric(v, i, col); ok {
 				dst, skipUntil = appendNoOverlap(dst, m), m.End
 				i = m.End
 				continue
 			}
-		} else if cl&cUpper != 0 && i+3 < n && isUpper(v[i+1]) && isDigit(v[i+2]) && isDigit(v[i+3]) {
+			// A run of digit groups that no recognizer took whole (a card
+			// that fails Luhn, a long reference) holds no shorter match:
+			// "4532 0151 1283 0367" is not a phone "0151 1283 0367".
+			if e := longGroupRun(v, i); e > i {
+				i = e
+				continue
+			}
+		} else if i+3 < n && isLetterASCII(v[i+1]) && isDigit(v[i+2]) && isDigit(v[i+3]) && cl&(cUpper|cLower) != 0 && (cl&cUpper != 0) == isUpper(v[i+1]) {
 			if m, ok := iban(v, i); ok {
+				dst, skipUntil = appendNoOverlap(dst, m), m.End
+				i = m.End
+				continue
+			}
+			// A printed IBAN with a bad checksum is no phone number either.
+			if e := ibanRun(v, i); e > i {
+				i = e
+				continue
+			}
+		}
+		if cl&cUpper != 0 && i+8 <= n && (isDigit(v[i+1]) || isDigit(v[i+2]) || v[i+2] == ' ' || isUpper(v[i+5])) {
+			if m, ok := nationalLetters(v, i, col); ok {
 				dst, skipUntil = appendNoOverlap(dst, m), m.End
 				i = m.End
 				continue
@@ -172,7 +247,10 @@ func leftGlued(v []byte, i int) bool {
 		return false
 	}
 	p := v[i-1]
-	if isAlnum(p) || p == '#' || p == '$' || p == '_' || p >= 0x80 {
+	if p >= 0x80 {
+		return !cjkBefore(v, i) // Japanese and Chinese text has no spaces
+	}
+	if isAlnum(p) || p == '#' || p == '$' || p == '_' {
 		return true
 	}
 	if !isGlue(p) || i < 2 {
@@ -185,6 +263,23 @@ func leftGlued(v []byte, i int) bool {
 	return isAlnum(pp) || pp == '_'
 }
 
+// isCJK reports whether r is a character of a script written without
+// spaces between words (CJK ideographs, kana, Hangul, full-width forms and
+// CJK punctuation): such a character next to a number does not glue it.
+func isCJK(r rune) bool {
+	return r >= 0x3000 && r <= 0x9FFF || r >= 0xAC00 && r <= 0xD7AF || r >= 0xF900 && r <= 0xFAFF || r >= 0xFF00 && r <= 0xFFEF
+}
+
+func cjkBefore(v []byte, i int) bool {
+	r, _ := utf8.DecodeLastRune(v[max(i-4, 0):i])
+	return isCJK(r)
+}
+
+func cjkAt(v []byte, i int) bool {
+	r, _ := utf8.DecodeRune(v[i:])
+	return isCJK(r)
+}
+
 // rightOK reports whether a match may end at e: the next byte does not
 // continue the token ("555-123-4567-89", "1.2.3.4.5", "4567x").
 func rightOK(v []byte, e int) bool {
@@ -192,7 +287,10 @@ func rightOK(v []byte, e int) bool {
 		return true
 	}
 	c := v[e]
-	if isAlnum(c) || c == '_' || c >= 0x80 {
+	if c >= 0x80 {
+		return cjkAt(v, e)
+	}
+	if isAlnum(c) || c == '_' {
 		return false
 	}
 	if isGlue(c) && e+1 < len(v) && (isAlnum(v[e+1]) || v[e+1] == '_') {
@@ -225,7 +323,23 @@ func skipToken(v []byte, i int) int {
 
 // negativeBefore reports whether a word that makes the following number an
 // identifier ("order", "sku", "invoice") closely precedes position i.
-func negativeBefore(v []byte, i int) bool { return wordBefore(v, i, negContext) }
+//
+// "No" and "Nr" count only as abbreviations ("No. 123", "Nr: 5", "no#"):
+// Portuguese and Spanish "no" is a word ("ligue no 11 ...").
+func negativeBefore(v []byte, i int) bool {
+	if wordBefore(v, i, negContext) {
+		return true
+	}
+	j := i
+	for j > 0 && v[j-1] == ' ' {
+		j--
+	}
+	if j < 3 || (v[j-1] != '.' && v[j-1] != ':' && v[j-1] != '#') {
+		return false
+	}
+	a, b := v[j-3]|0x20, v[j-2]|0x20
+	return a == 'n' && (b == 'o' || b == 'r') && (j == 3 || !isAlnum(v[j-4]))
+}
 
 // phoneBefore reports whether a phone word ("tel", "call") precedes i.
 func phoneBefore(v []byte, i int) bool { return wordBefore(v, i, phoneContext) }
@@ -235,7 +349,7 @@ func versionBefore(v []byte, i int) bool { return wordBefore(v, i, versionContex
 
 var (
 	negContext = set("order", "orders", "sku", "invoice", "isbn", "serial", "tracking", "part", "product",
-		"ref", "reference", "item", "model", "lot", "batch", "id", "no", "nr", "ticket", "case", "account",
+		"ref", "reference", "item", "model", "lot", "batch", "id", "ticket", "case", "account",
 		"acct", "upc", "ean", "gtin", "txn", "transaction", "confirmation", "booking", "po", "shipment",
 		"version", "build", "release", "code", "pin", "otp", "v")
 	versionContext = set("version", "ver", "release", "released", "releasing", "build", "firmware", "semver",

@@ -30,9 +30,9 @@ var ibanLengths = map[[2]byte]uint8{
 
 // iban accepts CC + 2 check digits + BBAN at i, compact or printed in
 // groups of four separated by single spaces, of its country's length and
-// with mod-97 == 1. Letters must be upper case.
+// with mod-97 == 1. Letters are upper case or (all) lower case.
 func iban(v []byte, i int) (Match, bool) {
-	want, ok := ibanLengths[[2]byte{v[i], v[i+1]}]
+	want, ok := ibanLengths[[2]byte{v[i] &^ 0x20, v[i+1] &^ 0x20}]
 	if !ok {
 		return Match{}, false
 	}
@@ -43,6 +43,10 @@ func iban(v []byte, i int) (Match, bool) {
 		switch {
 		case isDigit(c) || isUpper(c):
 			buf[n] = c
+			n++
+			j++
+		case isLetterASCII(c):
+			buf[n] = c &^ 0x20 // lower-case IBANs are read as upper case
 			n++
 			j++
 		case c == ' ' && n%4 == 0 && n > 0 && j+1 < len(v) && isAlnum(v[j+1]):
@@ -158,17 +162,32 @@ func emails(dst []Match, v []byte) []Match {
 		if s == a || v[a-1] == '.' || bytes.Contains(v[s:a], dotDot) {
 			continue
 		}
-		if s > 0 && (localChar(v[s-1]) || v[s-1] >= 0x80) {
-			continue // local part longer than 64
+		if s > 0 && (localChar(v[s-1]) || (v[s-1] >= 0x80 && !cjkBefore(v, s))) {
+			continue // local part longer than 64, or glued to a word
 		}
+		// The domain may hold internationalised labels (münchen.de); the
+		// top-level label is ASCII, and CJK text may follow it unspaced.
 		e := a + 1
-		for e < len(v) && e-a <= 253 && (isAlnum(v[e]) || v[e] == '-' || v[e] == '.') {
+		lastDot := -1
+		for e < len(v) && e-a <= 253 && (isAlnum(v[e]) || v[e] == '-' || v[e] == '.' || v[e] >= 0x80) {
+			if v[e] >= 0x80 && cjkAt(v, e) && lastDot > a && e > lastDot+1 && asciiLabel(v[lastDot+1:e]) {
+				break // "example.co.jpまで"
+			}
+			if v[e] == '.' {
+				lastDot = e
+			}
 			e++
 		}
 		for e > a+1 && (v[e-1] == '.' || v[e-1] == '-') {
 			e--
 		}
-		if e < len(v) && (v[e] == '@' || v[e] == '_' || v[e] >= 0x80) {
+		if e < len(v) && (v[e] == '@' || v[e] == '_') {
+			continue
+		}
+		if e < len(v) && v[e] >= 0x80 && !cjkAt(v, e) {
+			continue
+		}
+		if !utf8.Valid(v[a+1 : e]) {
 			continue
 		}
 		if !validDomain(v[a+1 : e]) {
@@ -177,6 +196,15 @@ func emails(dst []Match, v []byte) []Match {
 		dst = appendNoOverlap(dst, Match{Entity: Email, Start: s, End: e, Confidence: 0.95})
 		off = e
 	}
+}
+
+func asciiLabel(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func localChar(c byte) bool {
@@ -258,7 +286,7 @@ func person(v []byte, col Column) (Match, bool) {
 			return Match{}, false
 		}
 	}
-	words, capital, letters := 0, 0, 0
+	words, letters := 0, 0
 	inWord := false
 	for k := 0; k < len(t); {
 		r, size := utf8.DecodeRune(t[k:])
@@ -266,9 +294,6 @@ func person(v []byte, col Column) (Match, bool) {
 		case isLetter(r):
 			if !inWord {
 				words++
-				if r >= 'A' && r <= 'Z' || r >= 0xC0 && r < 0x250 && r != toLowerLatin(r) {
-					capital++
-				}
 			}
 			inWord = true
 			letters++
@@ -284,8 +309,28 @@ func person(v []byte, col Column) (Match, bool) {
 		return Match{}, false
 	}
 	conf := 0.85
-	if col.hints&hintPerson == 0 {
-		if words < 2 || words > 4 || capital != words {
+	switch {
+	case col.hints&hintPerson != 0:
+		for k := 0; k < len(t); {
+			w, ok := nextWord(t, k)
+			if !ok {
+				k++
+				continue
+			}
+			if lowerIn(t[w.s:w.e], orgWords) {
+				return Match{}, false // a company in a customer_name column
+			}
+			k = w.e
+		}
+	case col.hints&hintPersonPart != 0:
+		if !personName(t, true) {
+			return Match{}, false
+		}
+		conf = 0.75
+	default:
+		// "beneficiary", "customer", a bare "name": companies and products
+		// have names too; it must read as a person's name.
+		if words < 2 || words > 5 || !personName(t, false) {
 			return Match{}, false
 		}
 		conf = 0.6
@@ -295,14 +340,6 @@ func person(v []byte, col Column) (Match, bool) {
 
 func isLetter(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= 0xC0 && r != 0xD7 && r != 0xF7 && r != '’'
-}
-
-// toLowerLatin lower-cases Latin-1 capitals (enough to tell "Émile" is capitalised).
-func toLowerLatin(r rune) rune {
-	if r >= 0xC0 && r <= 0xDE && r != 0xD7 {
-		return r + 0x20
-	}
-	return r
 }
 
 // --- secrets ------------------------------------------------------------------
