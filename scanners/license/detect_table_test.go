@@ -1,6 +1,7 @@
 package license
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -149,4 +150,34 @@ func TestNormalize(t *testing.T) {
 			t.Errorf("Normalize(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestDetectHostileInput: a 1 MiB file of licence words in a loop, of
+// random bytes, and of one shingle repeated are all judged (bounded work:
+// one pass per named licence, at most maxPerText), never a panic.
+func TestDetectHostileInput(t *testing.T) {
+	mit := readFixture(t, "spdx/MIT.txt")
+	big := bytes.Repeat(mit, (1<<20)/len(mit))
+	rnd := make([]byte, 1<<20)
+	for i := range rnd {
+		rnd[i] = byte(i*7919 + i>>3)
+	}
+	same := bytes.Repeat([]byte("the software is provided as is "), (1<<20)/31)
+	for name, text := range map[string][]byte{"MIT repeated": big, "bytes": rnd, "one phrase": same} {
+		t.Run(name, func(t *testing.T) {
+			got := Detect(text, 75)
+			if len(got) == 0 || len(got) > maxPerText+2 {
+				t.Fatalf("Detect: %d results", len(got))
+			}
+			if name == "MIT repeated" && got[0].ID != "MIT" {
+				t.Errorf("MIT repeated: %s", describe(got))
+			}
+			if name != "MIT repeated" && got[0].ID != "" {
+				t.Errorf("%s named %s", name, describe(got))
+			}
+		})
+	}
+	// Notices: a 1 MiB run of near-matches is searched in linear time and
+	// only the first 256 KiB.
+	findNotices(bytes.Repeat([]byte("General Public License version 2 of the License, or "), 20000), "x")
 }

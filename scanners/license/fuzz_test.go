@@ -2,6 +2,8 @@ package license
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -78,5 +80,31 @@ func FuzzDNF(f *testing.F) {
 				t.Fatalf("DNF(%q) has an empty alternative", s)
 			}
 		}
+	})
+}
+
+// FuzzDetect: any text is named, called unknown or partly unknown, without
+// a panic, and every named id is a valid SPDX id.
+func FuzzDetect(f *testing.F) {
+	for _, s := range []string{"", "MIT", "Copyright (c) 2024\n\nPermission is hereby granted, free of charge", "GNU GENERAL PUBLIC LICENSE Version 2 \x00\xff"} {
+		f.Add([]byte(s))
+	}
+	for _, name := range []string{"spdx/MIT.txt", "spdx/BSD-3-Clause-No-Military-License.txt"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, text []byte) {
+		for _, d := range Detect(text, 75) {
+			if d.ID == "" && d.Reason == "" {
+				t.Fatalf("empty detection for %q", text)
+			}
+			if d.ID != "" {
+				if _, err := DNF(d.ID); err != nil {
+					t.Fatalf("named %q, not a valid SPDX term: %v", d.ID, err)
+				}
+			}
+		}
+		findNotices(text, "x")
 	})
 }
