@@ -9,7 +9,7 @@
 #     unknown: {type: string, enum: [warn, deny], description: "licences that could not be named: warn (default) or deny"}
 #     unlisted: {type: string, enum: [warn, deny], description: "licences neither allowed nor denied: warn (default) or deny"}
 #     sbom: {type: [string, array], items: {type: string}, description: "SBOM file(s) for image subjects, relative to gatehouse.yaml (read by the collector)"}
-#     min_coverage: {type: number, minimum: 0, maximum: 100, description: "percent of a licence text licensecheck must match to name it (read by the collector; default 75)"}
+#     min_coverage: {type: number, minimum: 0, maximum: 100, description: "percent of a licence text's words the named SPDX licences must cover to name it (read by the collector; default 75)"}
 package gatehouse.gates.license
 
 import data.gatehouse.lib

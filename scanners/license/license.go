@@ -1,5 +1,5 @@
 // Package license finds the licences of models, datasets and images:
-// LICENSE files (matched with licensecheck), Hugging Face card front matter
+// LICENSE files (matched against the SPDX License List's texts), Hugging Face card front matter
 // (hub ids mapped to SPDX ids), SPDX 2.3 and CycloneDX 1.6 JSON SBOMs. Every
 // licence is reported with its SPDX expression in disjunctive normal form
 // (any_of), so a policy can judge "MIT OR GPL-3.0-only" without parsing.
@@ -116,7 +116,7 @@ type Options struct {
 	// SBOMs are SPDX 2.3 or CycloneDX 1.6 JSON files to read as well
 	// (the only source for images).
 	SBOMs []string
-	// MinCoverage is the licensecheck coverage (percent) below which a
+	// MinCoverage is the share of a text's words (percent) the named licences must cover; below it a
 	// LICENSE file counts as unknown; 0 means 75.
 	MinCoverage float64
 	// Limits; the zero value means DefaultLimits.
