@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	ciliumv2 "github.com/cilium/cilium/pkg/k8s/apis/cilium.io/v2"
+	"github.com/cilium/cilium/pkg/policy/api"
 	"github.com/score-spec/score-go/types"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/score"
@@ -273,4 +275,46 @@ func TestHostileNamesStayInComments(t *testing.T) {
 
 func resourceWith(params, metadata map[string]any) types.Resource {
 	return types.Resource{Type: "s3", Params: params, Metadata: metadata}
+}
+
+// TestValidateRefuses: Validate is Cilium's judgement, not a formality:
+// policies Cilium refuses are refused.
+func TestValidateRefuses(t *testing.T) {
+	base := func() *ciliumv2.CiliumNetworkPolicy {
+		res, err := GenerateFiles(context.Background(), []string{"testdata/web.score.yaml"}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Policies[0].CNP
+	}
+	tests := []struct {
+		name   string
+		break_ func(*ciliumv2.CiliumNetworkPolicy)
+		want   string
+	}{
+		{"no rules", func(c *ciliumv2.CiliumNetworkPolicy) { c.Spec.Ingress, c.Spec.Egress = nil, nil }, "at least one"},
+		{"port out of range", func(c *ciliumv2.CiliumNetworkPolicy) { c.Spec.Egress[1].ToPorts[0].Ports[0].Port = "70000" }, "port"},
+		{"unknown entity", func(c *ciliumv2.CiliumNetworkPolicy) { c.Spec.Ingress[0].FromEntities = api.EntitySlice{"internet"} }, "unsupported entity"},
+		{"DNS rules on ingress", func(c *ciliumv2.CiliumNetworkPolicy) {
+			c.Spec.Ingress[0].ToPorts[0].Rules = &api.L7Rules{DNS: []api.PortRuleDNS{{MatchPattern: "*"}}}
+		}, "DNS is not supported on ingress"},
+		{"bad FQDN", func(c *ciliumv2.CiliumNetworkPolicy) {
+			c.Spec.Egress = append(c.Spec.Egress, api.EgressRule{ToFQDNs: api.FQDNSelectorSlice{{MatchName: "bad name!"}}})
+		}, "Invalid characters in MatchName"},
+		{"no name", func(c *ciliumv2.CiliumNetworkPolicy) { c.Name = "" }, "name"},
+		{"no spec", func(c *ciliumv2.CiliumNetworkPolicy) { c.Spec = nil }, "empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			if err := Validate(c); err != nil {
+				t.Fatalf("the unbroken policy: %v", err)
+			}
+			tc.break_(c)
+			err := Validate(c)
+			if err == nil || !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(tc.want)) {
+				t.Errorf("Validate: %v, want an error with %q", err, tc.want)
+			}
+		})
+	}
 }
