@@ -7,14 +7,14 @@
 #     max:
 #       type: object
 #       description: per-entity thresholds; an entity denies when its total count exceeds its threshold
-#       propertyNames: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
+#       propertyNames: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, DATE_OF_BIRTH, MAC_ADDRESS, US_PASSPORT, US_DRIVER_LICENSE, UK_NINO, IN_AADHAAR, BR_CPF, JP_MY_NUMBER, DE_TAX_ID, FR_NIR, ES_NIF, ES_NIE, IT_FISCAL_CODE, NL_BSN, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
 #       additionalProperties: {type: integer, minimum: 0}
 #     default_max: {type: integer, minimum: 0, description: threshold of the entities not in max (default 0)}
 #     deny_secrets: {type: boolean, description: "any secret denies, critical (default true)"}
 #     warn_only:
 #       type: array
 #       description: entities that warn instead of deny above their threshold
-#       items: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
+#       items: {enum: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS, PERSON, DATE_OF_BIRTH, MAC_ADDRESS, US_PASSPORT, US_DRIVER_LICENSE, UK_NINO, IN_AADHAAR, BR_CPF, JP_MY_NUMBER, DE_TAX_ID, FR_NIR, ES_NIF, ES_NIE, IT_FISCAL_CODE, NL_BSN, PRIVATE_KEY, AWS_ACCESS_KEY, GCP_API_KEY, GCP_SERVICE_ACCOUNT_KEY, GITHUB_TOKEN, SLACK_TOKEN]}
 #     skipped: {type: string, enum: [warn, deny], description: "files the scanner does not read (images, archives): warn (default) or deny"}
 #     sample_rows: {type: integer, minimum: 0, description: scan only this many rows per file (read by the collector; 0 = all)}
 #     sample_bytes: {type: integer, minimum: 0, description: scan only this many bytes per file (read by the collector; 0 = all)}
@@ -52,7 +52,10 @@ secrets := {
 
 # Severity of PII above its threshold: identity and payment numbers high,
 # contact data medium.
-_high := {"US_SSN", "CREDIT_CARD", "IBAN_CODE"}
+_high := {
+	"US_SSN", "CREDIT_CARD", "IBAN_CODE", "US_PASSPORT", "US_DRIVER_LICENSE", "UK_NINO", "IN_AADHAAR", "BR_CPF",
+	"JP_MY_NUMBER", "DE_TAX_ID", "FR_NIR", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "NL_BSN",
+}
 
 deny contains v if some v in lib.evidence_denials("pii")
 

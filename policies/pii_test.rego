@@ -40,6 +40,12 @@ test_severities if {
 	{r: v.severity | some v in d; r := v.rule} == {"us_ssn": "high", "credit_card": "high", "private_key": "critical", "ip_address": "medium"}
 }
 
+test_national_ids_are_high_and_dates_of_birth_medium if {
+	inp := _in([_f("a.csv", "cpf", "BR_CPF", 1), _f("a.csv", "aadhaar", "IN_AADHAAR", 2), _f("a.csv", "notes", "DATE_OF_BIRTH", 1), _f("a.csv", "mac", "MAC_ADDRESS", 1)], [])
+	d := pii.deny with input as inp
+	{r: v.severity | some v in d; r := v.rule} == {"br_cpf": "high", "in_aadhaar": "high", "date_of_birth": "medium", "mac_address": "medium"}
+}
+
 test_thresholds_per_entity if {
 	inp := _in([_f("a.csv", "email", "EMAIL_ADDRESS", 3), _f("a.csv", "phone", "PHONE_NUMBER", 2)], [])
 	cfg := {"max": {"EMAIL_ADDRESS": 3}, "default_max": 1}

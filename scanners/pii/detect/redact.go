@@ -13,6 +13,8 @@ import (
 //	PHONE_NUMBER   +* (***) ***-**67        IBAN_CODE    DE** **** **** **** **30 00
 //	US_SSN         ***-**-1234              IP_ADDRESS   192.***.***.*** / 2001:***
 //	PERSON         A*** L***                secrets      their public prefix only
+//	DATE_OF_BIRTH  ****-**-**               MAC_ADDRESS  **:**:**:**:**:**
+//	national ids, passport and licence numbers: all but the last two characters masked
 func Redact(e Entity, v []byte) string {
 	switch e {
 	case Email:
@@ -78,6 +80,11 @@ func Redact(e Entity, v []byte) string {
 		return "***"
 	case GCPServiceAccountKey:
 		return `{"type":"service_account","private_key":"***"}`
+	case DateOfBirth, MACAddress:
+		return maskKeepLast(v, 0, isAlnum) // "****-**-**", "**:**:**:**:**:**"
+	case USPassport, USDriverLicense, UKNINO, INAadhaar, BRCPF, JPMyNumber, DETaxID, FRNIR, ESNIF, ESNIE,
+		ITFiscalCode, NLBSN:
+		return maskKeepLast(v, 2, isAlnum) // "***.***.***-09"
 	}
 	return "***"
 }
