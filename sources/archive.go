@@ -31,7 +31,7 @@ func decompressor(r io.Reader, compression string) (io.Reader, func(), error) {
 		return z, func() { z.Close() }, nil
 	case "zstd":
 		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderMaxMemory(1<<40))
+			zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, nil, fmt.Errorf("zstd: %w", err)
 		}
