@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // A notice says which version of a GNU licence applies and whether later
@@ -18,21 +19,35 @@ type notice struct {
 	where   string // file the notice is in
 }
 
+// The notice patterns are compiled on first use (not at start-up: every
+// gatehouse command would pay for them).
 var (
 	// "... GNU Lesser General Public License as published by the Free
 	// Software Foundation; either version 2.1 of the License, or (at your
 	// option) any later version."
-	reEither = regexp.MustCompile(`(?i)(?:(lesser|library|affero)\s+)?general\s+public\s+license[^.;]{0,120}?[.;,]?\s*(?:either\s+)?version\s+(\d(?:\.\d)?)(?:\s+of\s+the\s+license)?[,;]?\s+or\s+\(?\s*at\s+your\s+option\s*\)?\s*(?:any\s+)?later\s+version`)
+	reEither = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:(lesser|library|affero)\s+)?general\s+public\s+license[^.;]{0,120}?[.;,]?\s*(?:either\s+)?version\s+(\d(?:\.\d)?)(?:\s+of\s+the\s+license)?[,;]?\s+or\s+\(?\s*at\s+your\s+option\s*\)?\s*(?:any\s+)?later\s+version`)
+	})
 	// "... General Public License version 2 as published by the Free
 	// Software Foundation." (no "or later" follows), "version 2 only".
-	reOnly = regexp.MustCompile(`(?i)(?:(lesser|library|affero)\s+)?general\s+public\s+license,?\s+(?:as\s+published\s+by\s+the\s+free\s+software\s+foundation,?\s+)?version\s+(\d(?:\.\d)?)(?:\s+only\b|\s+as\s+published\s+by\s+the\s+free\s+software\s+foundation\s*[.;)])`)
+	reOnly = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:(lesser|library|affero)\s+)?general\s+public\s+license,?\s+(?:as\s+published\s+by\s+the\s+free\s+software\s+foundation,?\s+)?version\s+(\d(?:\.\d)?)(?:\s+only\b|\s+as\s+published\s+by\s+the\s+free\s+software\s+foundation\s*[.;)])`)
+	})
 	// "GPLv2+", "LGPL-2.1+", "GPL-3.0-or-later", "AGPLv3 or later", "GPL-2.0-only".
-	reShort = regexp.MustCompile(`(?i)\b(L|A)?GPL\s?-?v?(\d(?:\.\d)?)(\+|-or-later\b|\s+or\s+(?:any\s+)?later\b|-only\b|\s+only\b)`)
+	reShort = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(L|A)?GPL\s?-?v?(\d(?:\.\d)?)(\+|-or-later\b|\s+or\s+(?:any\s+)?later\b|-only\b|\s+only\b)`)
+	})
 	// "SPDX-License-Identifier: GPL-2.0-or-later WITH Linux-syscall-note"
-	reSPDXLine = regexp.MustCompile(`SPDX-License-Identifier:\s*([A-Za-z0-9.+:() -]{1,400})`)
+	reSPDXLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`SPDX-License-Identifier:\s*([A-Za-z0-9.+:() -]{1,400})`)
+	})
 	// The GNU texts' appendix holds a sample notice that is no notice.
-	reHowToApply = regexp.MustCompile(`(?i)how\s+to\s+apply\s+these\s+terms\s+to\s+your\s+new`)
-	reSpace      = regexp.MustCompile(`(?m)(?:^[ \t]*(?:#|//|\*|;|--|%|!|dnl\b)*[ \t]*|[ \t]*\r?\n[ \t]*(?:#|//|\*|;|--|%|!)*[ \t]*|[ \t]+)`)
+	reHowToApply = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)how\s+to\s+apply\s+these\s+terms\s+to\s+your\s+new`)
+	})
+	reSpace = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)(?:^[ \t]*(?:#|//|\*|;|--|%|!|dnl\b)*[ \t]*|[ \t]*\r?\n[ \t]*(?:#|//|\*|;|--|%|!)*[ \t]*|[ \t]+)`)
+	})
 )
 
 // maxNoticeScan bounds the bytes of one file searched for notices.
@@ -46,23 +61,23 @@ func findNotices(text []byte, where string) (ns []notice, spdxExprs []string) {
 		text = text[:maxNoticeScan]
 	}
 	s := string(text)
-	for _, m := range reSPDXLine.FindAllStringSubmatch(s, 16) {
+	for _, m := range reSPDXLine().FindAllStringSubmatch(s, 16) {
 		e := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m[1]), "*/"))
 		if e != "" {
 			spdxExprs = append(spdxExprs, e)
 		}
 	}
-	if loc := reHowToApply.FindStringIndex(s); loc != nil {
+	if loc := reHowToApply().FindStringIndex(s); loc != nil {
 		s = s[:loc[0]]
 	}
-	flat := reSpace.ReplaceAllString(s, " ")
-	for _, m := range reEither.FindAllStringSubmatch(flat, 16) {
+	flat := reSpace().ReplaceAllString(s, " ")
+	for _, m := range reEither().FindAllStringSubmatch(flat, 16) {
 		ns = append(ns, notice{family: gnuFamily(m[1], "GPL"), version: fullVersion(m[2]), orLater: true, where: where})
 	}
-	for _, m := range reOnly.FindAllStringSubmatch(flat, 16) {
+	for _, m := range reOnly().FindAllStringSubmatch(flat, 16) {
 		ns = append(ns, notice{family: gnuFamily(m[1], "GPL"), version: fullVersion(m[2]), where: where})
 	}
-	for _, m := range reShort.FindAllStringSubmatch(flat, 16) {
+	for _, m := range reShort().FindAllStringSubmatch(flat, 16) {
 		suffix := strings.ToLower(strings.TrimSpace(m[3]))
 		ns = append(ns, notice{family: strings.ToUpper(m[1]) + "GPL", version: fullVersion(m[2]), orLater: !strings.Contains(suffix, "only"), where: where})
 	}
