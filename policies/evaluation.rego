@@ -262,7 +262,7 @@ deny contains v if {
 	}
 }
 
-_has_text(name) := sprintf(" (it has %s)", [concat("; ", _has_name(name))]) if count(_has_name(name)) > 0
+_has_text(name) := sprintf(" (it has %s%s)", [concat("; ", array.slice(_has_name(name), 0, 10)), _more(count(_has_name(name)))]) if count(_has_name(name)) > 0
 
 else := ""
 

@@ -250,3 +250,13 @@ test_good_params_no_bad_param if {
 	d := evaluation.deny with input as _in(_good) with data.gatehouse.config.evaluation as cfg
 	not "bad_param" in _rules(d)
 }
+
+# a name with many per-class values lists ten of them
+test_missing_lists_at_most_ten if {
+	per := [object.union(_m("precision", 0.9), {"class": sprintf("c%02d", [i])}) | some i in numbers.range(1, 12)]
+	d := evaluation.deny with input as _in(per) with data.gatehouse.config.evaluation as {"required": {"precision": {"min": 0.5}}}
+	some v in d
+	v.rule == "evaluation_metric_missing"
+	contains(v.message, "precision (class c10, dataset tx-2025, split test, slice overall); and 2 more)")
+	not contains(v.message, "c11")
+}
