@@ -88,6 +88,17 @@ func isGiven(w []byte) bool {
 	return ok
 }
 
+// givenWord: a given name, or a hyphenated one whose first part is ("Hans-Peter").
+func givenWord(w []byte) bool {
+	if isGiven(w) {
+		return true
+	}
+	if k := bytes.IndexByte(w, '-'); k > 1 {
+		return isGiven(w[:k])
+	}
+	return false
+}
+
 func isName(w []byte) bool {
 	gazOnce.Do(loadGazetteer)
 	_, ok := anyNames[string(w)]
@@ -183,7 +194,7 @@ func personsInText(dst []Match, v []byte, high bool) []Match {
 			continue
 		}
 		title := lowerIn(v[w0.s:w0.e], personTitles)
-		if !title && (!isGiven(v[w0.s:w0.e]) || lowerIn(v[w0.s:w0.e], notFirstName)) {
+		if !title && (!givenWord(v[w0.s:w0.e]) || lowerIn(v[w0.s:w0.e], notFirstName)) {
 			i = w0.e
 			continue
 		}

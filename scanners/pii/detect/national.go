@@ -299,22 +299,21 @@ func digitsOf(v []byte, s, e int, buf *[20]byte) []byte {
 // nationalDigits tries the digit-led national formats at i: dates of
 // birth, CPF, Aadhaar, My Number, Steuer-ID, NIR, BSN, DNI, US passport
 // and driver's licence numbers, bare SSNs in tax columns.
-func nationalDigits(v []byte, i int, col Column) (Match, bool) {
+func nationalDigits(v []byte, i int, col Column, g *groups) (Match, bool) {
 	if col.hints&(hintPhone|hintNegative|hintVersion) != 0 && col.id == 0 && col.hints&hintDOB == 0 {
 		return Match{}, false
 	}
 	if m, ok := dateOfBirth(v, i, col); ok {
 		return m, true
 	}
-	g := readGroups(v, i)
-	if g.n == 0 {
-		return Match{}, false
+	if g.n == 0 || g.digits[g.n-1] < 7 || (i > 0 && v[i-1] == '+') {
+		return Match{}, false // "+34 612 ...": a phone number
 	}
 	end := g.end[g.n-1]
 	var buf [20]byte
 	ctx := col.id
-	if ctx == 0 {
-		ctx = idBefore(v, i)
+	if ctx == 0 && g.n == 1 {
+		ctx = idBefore(v, i) // bare digit runs need a word that names them
 	}
 	// DNI: 8 digits and a control letter; "12345678Z" or "12345678-Z".
 	if g.n == 1 && g.len[0] == 8 && end < len(v) {
@@ -354,6 +353,11 @@ func nationalDigits(v []byte, i int, col Column) (Match, bool) {
 		}
 	}
 	d := digitsOf(v, i, end, &buf)
+	if col.id == 0 && negativeBefore(v, i) {
+		if ctx = idBefore(v, i); ctx == 0 {
+			return Match{}, false // "Invoice 2024 0001 7973", "order 12 345 678 901"
+		}
+	}
 	switch {
 	case lens(3, 3, 3, 2) && g.sep[1] == '.' && g.sep[2] == '.' && g.sep[3] == '-',
 		lens(11) && ctx == BRCPF:
@@ -363,6 +367,9 @@ func nationalDigits(v []byte, i int, col Column) (Match, bool) {
 	case lens(4, 4, 4) && g.sameSep(3) && g.sep[1] != '.', lens(12) && (ctx == INAadhaar || ctx == JPMyNumber):
 		aad := d[0] >= 2 && verhoeff(d)
 		myn := myNumberValid(d)
+		if ctx == 0 && (aad || myn) {
+			ctx = idBefore(v, i)
+		}
 		switch {
 		case ctx == JPMyNumber && myn:
 			return Match{Entity: JPMyNumber, Start: i, End: end, Confidence: 1}, true
@@ -379,7 +386,7 @@ func nationalDigits(v []byte, i int, col Column) (Match, bool) {
 		if nirValid(d) {
 			return Match{Entity: FRNIR, Start: i, End: end, Confidence: 1}, true
 		}
-	case lens(9) && ctx == NLBSN, lens(4, 2, 3) && g.sameSep(3) && ctx == NLBSN:
+	case lens(9) && ctx == NLBSN, lens(4, 2, 3) && g.sameSep(3) && (col.id == NLBSN || idBefore(v, i) == NLBSN):
 		if bsnValid(d) {
 			return Match{Entity: NLBSN, Start: i, End: end, Confidence: 1}, true
 		}

@@ -55,14 +55,13 @@ func (g *groups) sameSep(k int) bool {
 // numeric tries the digit-led recognizers at i: US SSN, credit card,
 // IPv4, phone number. The longest prefix of digit groups that one of them
 // accepts wins.
-func numeric(v []byte, i int, col Column) (Match, bool) {
+func numeric(v []byte, i int, col Column, g *groups) (Match, bool) {
 	// A '(' or '+' right before the digits starts a phone number.
 	if i > 0 && (v[i-1] == '(' || v[i-1] == '+') {
 		if m, ok := phone(v, i-1, col); ok {
 			return m, true
 		}
 	}
-	g := readGroups(v, i)
 	if g.n == 0 {
 		return Match{}, false
 	}
@@ -92,7 +91,7 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 		sep := g.sep[1]
 		switch {
 		case k == 4 && sep == '.':
-			if m, ok := ipv4(v, i, &g, col); ok {
+			if m, ok := ipv4(v, i, g, col); ok {
 				return m, true
 			}
 		case k == 3 && g.len[0] == 3 && g.len[1] == 2 && g.len[2] == 4:
@@ -110,7 +109,7 @@ func numeric(v []byte, i int, col Column) (Match, bool) {
 		}
 		// In a phone column (an MSISDN stored as a number) digits are a phone.
 		if sep != '.' && g.digits[k-1] >= 13 && g.digits[k-1] <= 19 && rightOK(v, end) && col.hints&(hintPhone|hintCard) != hintPhone {
-			if m, ok := card(v, i, end, &g, k, col); ok {
+			if m, ok := card(v, i, end, g, k, col); ok {
 				return m, true
 			}
 		}
@@ -434,20 +433,20 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 		ok = false // a bare digit run is an id unless the column says phone
 	case paren && parenGroup == 0 && v[i+1] == '0' && glen[0] >= 3 && glen[0] <= 5:
 		// national with the trunk prefix in parens: "(0115) 496 0123"
-		ok = ng >= 2 && ng <= 4 && digits >= 10 && digits <= 12 && allBetween(glen[1:ng], 2, 8) && nationalPhoneValid(phoneDigits(v, i, end))
+		ok = ng >= 2 && ng <= 4 && digits >= 10 && digits <= 12 && allBetween(glen[1:ng], 2, 8) && nationalPhone(v, i, end)
 	case paren && parenGroup >= 0 && glen[parenGroup] == 3 && tailNANP(glen[parenGroup:ng]) && prefixNANP(v, i, glen[:parenGroup]):
 		// (NNN) NNN-NNNN, optionally after 1 or 001.
 		ok = true
 	case paren && parenGroup == 0 && glen[0] == 2 && ng >= 2 && ng <= 3 && digits >= 10 && digits <= 11:
 		// an area code without trunk prefix: "(11) 98765-4321"
-		ok = nationalPhoneValid(phoneDigits(v, i, end))
+		ok = nationalPhone(v, i, end)
 	case paren:
 	default:
 		if ng >= 3 && tailNANP(glen[ng-3:ng]) && prefixNANP(v, i, glen[:ng-3]) && (sep != '.' || ng == 3) {
 			ok = true
 		} else if v[i] == '0' && v[i+1] != '0' && ng >= 2 && ng <= 5 && digits >= 10 && digits <= 12 && glen[0] >= 2 && glen[0] <= 6 {
 			// national with a trunk 0: "030 12345678", "087967 78838", "090-1234-5678"
-			ok = allBetween(glen[1:ng], 2, 8) && nationalPhoneValid(phoneDigits(v, i, end))
+			ok = allBetween(glen[1:ng], 2, 8) && nationalPhone(v, i, end)
 		}
 	}
 	if !ok {
@@ -463,15 +462,11 @@ func phone(v []byte, i int, col Column) (Match, bool) {
 	return Match{Entity: Phone, Start: start, End: end, Confidence: conf}, true
 }
 
-// phoneDigits returns the digit values in v[s:e] (at most 16).
-func phoneDigits(v []byte, s, e int) []byte {
-	var d []byte
-	for _, c := range v[s:e] {
-		if isDigit(c) && len(d) < 16 {
-			d = append(d, c-'0')
-		}
-	}
-	return d
+// nationalPhone reports whether the digits of v[s:e] are a valid national
+// phone number in one of the regions gatehouse knows (see phonelib.go).
+func nationalPhone(v []byte, s, e int) bool {
+	var buf [20]byte
+	return nationalPhoneValid(digitsOf(v, s, e, &buf))
 }
 
 // tailNANP reports whether the groups are NNN NNN NNNN (or (NNN) NNN NNNN).

@@ -62,11 +62,10 @@ func isHex(c byte) bool   { return isDigit(c) || (c|0x20)-'a' < 6 }
 func isLetterASCII(c byte) bool { return class[c]&(cUpper|cLower) != 0 }
 
 // longGroupRun returns the end of a run of 13 or more digits in groups with
-// one kind of separator starting at i, or i when there is none.
-func longGroupRun(v []byte, i int) int {
-	g := readGroups(v, i)
+// one kind of separator, or 0 when g is none.
+func longGroupRun(g *groups) int {
 	if g.n < 2 || g.digits[g.n-1] < 13 || !g.sameSep(g.n) {
-		return i
+		return 0
 	}
 	return g.end[g.n-1]
 }
@@ -121,7 +120,7 @@ func Scan(dst []Match, v []byte, col Column) []Match {
 	if fl&cAt != 0 {
 		dst = emails(dst, v)
 	}
-	if fl&(cDigit|cColon|cUpper|cLower) != 0 {
+	if fl&(cDigit|cColon) != 0 { // every numeric, national and IBAN format holds a digit
 		dst = tokens(dst, v, col, fl&cColon != 0)
 	}
 	if fl&(cUpper|cHigh) != 0 && len(v) >= 5 && col.hints&noFreeTextPerson == 0 {
@@ -167,12 +166,13 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 			}
 		}
 		if cl&cDigit != 0 {
-			if m, ok := nationalDigits(v, i, col); ok {
+			g := readGroups(v, i)
+			if m, ok := nationalDigits(v, i, col, &g); ok {
 				dst, skipUntil = appendNoOverlap(dst, m), m.End
 				i = m.End
 				continue
 			}
-			if m, ok := numeric(v, i, col); ok {
+			if m, ok := numeric(v, i, col, &g); ok {
 				dst, skipUntil = appendNoOverlap(dst, m), m.End
 				i = m.End
 				continue
@@ -180,7 +180,7 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 			// A run of digit groups that no recognizer took whole (a card
 			// that fails Luhn, a long reference) holds no shorter match:
 			// "4532 0151 1283 0367" is not a phone "0151 1283 0367".
-			if e := longGroupRun(v, i); e > i {
+			if e := longGroupRun(&g); e > i {
 				i = e
 				continue
 			}

@@ -311,7 +311,7 @@ func person(v []byte, col Column) (Match, bool) {
 	conf := 0.85
 	switch {
 	case col.hints&hintPerson != 0:
-		for k := 0; k < len(t); {
+		for k := 0; words > 1 && k < len(t); {
 			w, ok := nextWord(t, k)
 			if !ok {
 				k++

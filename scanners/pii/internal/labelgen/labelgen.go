@@ -52,6 +52,7 @@ func Generate(seed uint64, n int) []Sample {
 		g.freeText()
 		g.nested()
 		g.decoys()
+		g.harder()
 	}
 	return g.out
 }
@@ -496,4 +497,75 @@ func (g *gen) decoys() {
 	g.add("decoy-date-nocontext", "notes", fmt.Sprintf("Meeting on %02d/%02d/2024 about the roadmap", 1+g.r.IntN(12), 1+g.r.IntN(28)))
 	g.add("decoy-words", "notes", "The Order Status Page shows New York and Grace Period details")
 	g.add("decoy-pt-no", "observacao", "Pedido no estoque desde ontem")
+}
+
+// --- harder: names and formats the generator's own lists do not hold -------
+
+var (
+	otherNames = []string{"Olga Petrova", "Chen Wei", "Fatima Zahra", "Kwame Mensah", "Siobhan O'Brien",
+		"Hans-Peter Meier", "José María Pérez", "Nguyen Van An", "Ingrid Johansson", "Mehmet Yılmaz",
+		"Agnieszka Nowak", "Dimitris Papadopoulos", "Aisha Bello", "Sean Murphy", "Lars Nielsen", "Elena Popescu"}
+	placeDecoys = []string{"Victoria Station", "Santa Clara", "Georgia State University", "Madison Square Garden",
+		"Jordan River", "Washington Street", "Hamilton Road", "Lincoln Park", "Florence Cathedral", "Austin Convention Center",
+		"Jackson Hole", "Charlotte Airport", "Mercedes Benz", "Harley Davidson", "Morgan Stanley", "Johnson Controls"}
+)
+
+func (g *gen) harder() {
+	n := g.pick(otherNames)
+	g.add("person-other-text", "notes", fmt.Sprintf("Ticket reassigned to %s after the call.", n), "PERSON")
+	g.add("person-other-col", "full_name", n, "PERSON")
+	g.add("decoy-place", "notes", fmt.Sprintf("Meet at %s on arrival.", g.pick(placeDecoys)))
+	g.add("phone-de-intl-paren", "notes", "Tel. +49 (0)30 "+g.digits(7), "PHONE_NUMBER")
+	g.add("phone-00", "phone", "0049 30 "+g.digits(7), "PHONE_NUMBER")
+	g.add("phone-uk-national", "notes", "Call me on 020 7946 0"+g.digits(3)+" tomorrow", "PHONE_NUMBER")
+	g.add("phone-uk-mobile-col", "mobile", "07700 900"+g.digits(3), "PHONE_NUMBER")
+	g.add("phone-jp-col", "電話番号", "03-"+g.digits(4)+"-"+g.digits(4), "PHONE_NUMBER")
+	g.add("phone-fr-col", "telephone", "01 "+g.digits(2)+" "+g.digits(2)+" "+g.digits(2)+" "+g.digits(2), "PHONE_NUMBER")
+	g.add("decoy-isbn", "notes", "ISBN 978-3-16-"+g.digits(6)+"-0 in stock")
+	g.add("decoy-invoice-groups", "notes", "Invoice 2024 0001 "+g.digits(4)+" paid")
+	g.add("decoy-gtin14-col", "gtin", g.gtin14())
+	g.add("decoy-version-long", "notes", fmt.Sprintf("release 2024.%d.%d build %d", 1+g.r.IntN(12), g.r.IntN(30), 10000+g.r.IntN(90000)))
+	g.add("aadhaar-dash-text", "notes", "Aadhaar no. "+g.aadhaar("-"), "IN_AADHAAR")
+	g.add("cpf-bare-col", "cpf", g.cpf(false), "BR_CPF")
+	g.add("nir-bare-text", "notes", "NIR "+g.nir(false), "FR_NIR")
+	g.add("dob-us-col", "dob", fmt.Sprintf("%02d/%02d/19%02d", 1+g.r.IntN(12), 1+g.r.IntN(28), 40+g.r.IntN(60)), "DATE_OF_BIRTH")
+	g.add("dob-text-de", "notes", fmt.Sprintf("geb. %02d.%02d.19%02d in Köln", 1+g.r.IntN(28), 1+g.r.IntN(12), 40+g.r.IntN(60)), "DATE_OF_BIRTH")
+	g.add("mac-cisco", "notes", fmt.Sprintf("device %04x.%04x.%04x online", 1+g.r.IntN(0xfffe), g.r.IntN(0xffff), g.r.IntN(0xffff)), "MAC_ADDRESS")
+	g.add("email-plus-text-de", "notes", "Bitte an "+g.email()+" schreiben.", "EMAIL_ADDRESS")
+	g.add("ssn-text", "notes", "SSN "+g.ssn(" ")+" verified", "US_SSN")
+	g.add("card-amex-text", "notes", "Amex "+g.amex()+" on file", "CREDIT_CARD")
+	g.add("iban-gb-text", "notes", "Pay to "+g.ibanGB(), "IBAN_CODE")
+}
+
+func (g *gen) gtin14() string {
+	s := "1" + g.digits(12)
+	return s + string(gs1Digit(s))
+}
+
+func (g *gen) amex() string {
+	s := "37" + g.digits(12)
+	s += string(luhnDigit(s))
+	return s[:4] + " " + s[4:10] + " " + s[10:]
+}
+
+func (g *gen) ibanGB() string {
+	bban := "NWBK" + g.digits(14)
+	conv := ""
+	for _, c := range bban {
+		if c >= 'A' && c <= 'Z' {
+			conv += fmt.Sprint(int(c-'A') + 10)
+		} else {
+			conv += string(c)
+		}
+	}
+	r := 0
+	for _, c := range conv + "1611" + "00" { // G=16, B=11
+		r = (r*10 + int(c-'0')) % 97
+	}
+	s := "GB" + fmt.Sprintf("%02d", 98-r) + bban
+	var parts []string
+	for i := 0; i < len(s); i += 4 {
+		parts = append(parts, s[i:min(i+4, len(s))])
+	}
+	return strings.Join(parts, " ")
 }
