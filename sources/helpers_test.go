@@ -214,6 +214,7 @@ func walkAll(t testing.TB, tree Tree) (map[string]string, []*File, error) {
 // hostile-input tests a real registry would refuse to store.
 type fakeRegistry struct {
 	manifests map[string][]byte // tag or digest → manifest
+	indexes   map[string]bool   // tag or digest → served as an OCI index
 	blobs     map[string][]byte // digest → bytes served
 	lengths   map[string]int64  // digest → Content-Length to claim (0: real)
 	stall     bool              // accept requests, never answer
@@ -223,7 +224,7 @@ type fakeRegistry struct {
 }
 
 func newFakeRegistry(t testing.TB) *fakeRegistry {
-	f := &fakeRegistry{manifests: map[string][]byte{}, blobs: map[string][]byte{}, lengths: map[string]int64{}}
+	f := &fakeRegistry{manifests: map[string][]byte{}, indexes: map[string]bool{}, blobs: map[string][]byte{}, lengths: map[string]int64{}}
 	stop := make(chan struct{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if f.stall {
@@ -259,7 +260,11 @@ func newFakeRegistry(t testing.TB) *fakeRegistry {
 				http.NotFound(w, r)
 				return
 			}
-			w.Header().Set("Content-Type", MediaTypeOCIManifest)
+			if f.indexes[parts[len(parts)-1]] {
+				w.Header().Set("Content-Type", MediaTypeOCIIndex)
+			} else {
+				w.Header().Set("Content-Type", MediaTypeOCIManifest)
+			}
 			w.Header().Set("Docker-Content-Digest", "sha256:"+sha256Hex(m))
 			w.Header().Set("Content-Length", fmt.Sprint(len(m)))
 			if r.Method != http.MethodHead {

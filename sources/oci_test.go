@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -385,6 +386,55 @@ func TestOCIShortBlob(t *testing.T) {
 	_, _, err = walkAll(t, tree)
 	if !errors.Is(err, ErrIntegrity) || !strings.Contains(err.Error(), d.Digest) {
 		t.Fatalf("short blob: %v", err)
+	}
+}
+
+// TestOCIIndex: a multi-platform model-car index resolves to the platform's
+// manifest; the identity stays the index digest (what a runtime pulls).
+func TestOCIIndex(t *testing.T) {
+	reg := newFakeRegistry(t)
+	image := func(body string) descriptor {
+		cfg := reg.add(MediaTypeOCIConfig, []byte(`{"rootfs":{"type":"layers","diff_ids":[]}}`), nil)
+		layer := reg.add(mediaTypeOCILayerTar, makeTar(t, []tarEntry{{name: "models/m.onnx", body: []byte(body)}}), nil)
+		raw := manifestJSON("", cfg, []descriptor{layer})
+		d := "sha256:" + sha256Hex(raw)
+		reg.manifests[d] = raw
+		return descriptor{MediaType: MediaTypeOCIManifest, Digest: d, Size: int64(len(raw))}
+	}
+	amd, arm := image("amd64 weights"), image("arm64 weights")
+	amd.Platform = &struct {
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+		Variant      string `json:"variant,omitempty"`
+	}{OS: "linux", Architecture: "amd64"}
+	arm.Platform = &struct {
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+		Variant      string `json:"variant,omitempty"`
+	}{OS: "linux", Architecture: "arm64"}
+	index, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": MediaTypeOCIIndex, "manifests": []descriptor{arm, amd}})
+	indexDigest := "sha256:" + sha256Hex(index)
+	reg.manifests["v1"], reg.indexes["v1"] = index, true
+	for _, tc := range []struct{ platform, want string }{{"", "amd64 weights"}, {"linux/arm64", "arm64 weights"}} {
+		opts := testOptions()
+		opts.Platform = tc.platform
+		tree, err := Open(context.Background(), "oci://"+reg.addr()+"/car:v1", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := tree.Identity()
+		if id.Digest != indexDigest || id.ManifestDigest == indexDigest || id.Format != FormatModelCar {
+			t.Errorf("%s: identity %+v", tc.platform, id)
+		}
+		got, _, err := walkAll(t, tree)
+		if err != nil || got["models/m.onnx"] != tc.want {
+			t.Errorf("%s: %v %v", tc.platform, got, err)
+		}
+	}
+	opts := testOptions()
+	opts.Platform = "windows/amd64"
+	if _, err := Open(context.Background(), "oci://"+reg.addr()+"/car:v1", opts); err == nil || !strings.Contains(err.Error(), "linux/arm64") {
+		t.Errorf("missing platform: %v", err)
 	}
 }
 
