@@ -361,3 +361,20 @@ func TestParseEvidenceKeepsSubjectAndBaselineMovesIt(t *testing.T) {
 		t.Error("the baseline collector must never collect")
 	}
 }
+
+func TestScanSourcesThatDisagree(t *testing.T) {
+	other := filepath.Join(t.TempDir(), "metrics.json")
+	if err := os.WriteFile(other, []byte(`{"accuracy": 0.5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mapFile := filepath.Join("testdata", "plain", "metrics_map.json")
+	_, err := Scan(context.Background(), []string{mapFile, other}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "accuracy (slice overall) is 0.91 in "+mapFile+": accuracy but 0.5 in "+other+": accuracy") {
+		t.Fatalf("error %v, want both sources named", err)
+	}
+	// the same file twice agrees with itself: read once per source, metrics kept once
+	ev, err := Scan(context.Background(), []string{mapFile, mapFile}, Options{})
+	if err != nil || len(ev.Sources) != 2 || len(ev.Metrics) != 3 {
+		t.Fatalf("same file twice: %v %+v", err, ev)
+	}
+}
