@@ -378,3 +378,10 @@ func TestScanSourcesThatDisagree(t *testing.T) {
 		t.Fatalf("same file twice: %v %+v", err, ev)
 	}
 }
+
+func TestCollectorRemoteModelSaysWhatToDo(t *testing.T) {
+	_, err := (&Collector{}).Collect(context.Background(), gates.Subject{Kind: gates.KindModel, Ref: "oci://registry.example/models/fraud:v4"})
+	if err == nil || !strings.Contains(err.Error(), "--evidence evaluation=FILE") {
+		t.Fatalf("error %v, want the --evidence hint", err)
+	}
+}
