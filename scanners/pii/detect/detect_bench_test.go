@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -66,4 +67,31 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(found)/float64(len(rows)), "matches/row")
+}
+
+// BenchmarkScanAdversarial scans 1 MiB values built to stress the new
+// recognizers (capitalised given names back to back, honorifics, digit
+// groups, IBAN-shaped runs, dates, MAC-like hex): each should run at a
+// speed of the same order as BenchmarkScan, no pattern quadratic.
+func BenchmarkScanAdversarial(b *testing.B) {
+	patterns := map[string]string{
+		"names":       "Maria Anna Maria Anna Maria ",
+		"titles":      "Mr Mr Mr Mr Herr Frau ",
+		"honorific":   "山田様山田様さん氏",
+		"groups":      "1234 5678 9012 3456 7890 ",
+		"iban-shaped": "DE89 3704 0044 0532 0130 01 ",
+		"dates":       "born 01.02.1980 geb. 1990-01-02 ",
+		"mac-hex":     "aa:bb:cc:dd:ee:ff:aa:bb:cc:",
+		"cjk-digits":  "電話090-1234-5678まで0",
+	}
+	for name, p := range patterns {
+		v := []byte(strings.Repeat(p, (1<<20)/len(p)))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(v)))
+			var dst []Match
+			for b.Loop() {
+				dst = Scan(dst[:0], v, Column{})
+			}
+		})
+	}
 }

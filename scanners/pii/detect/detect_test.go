@@ -156,7 +156,7 @@ func TestScan(t *testing.T) {
 		{"github token", "", "token ghp_16C7e42F292c6912E7710c838347Ae178B4a done", []string{"GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a"}},
 		{"slack token", "", "xoxb-123456789012-abcdefghijkl", []string{"SLACK_TOKEN=xoxb-123456789012-abcdefghijkl"}},
 		{"gcp service account", "", `{"type": "service_account", "project_id": "p", "private_key": "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"}`,
-			[]string{"PRIVATE_KEY=-----BEGIN PRIVATE KEY-----", "GCP_SERVICE_ACCOUNT_KEY=service_account"}},
+			[]string{"GCP_SERVICE_ACCOUNT_KEY=service_account", "PRIVATE_KEY=-----BEGIN PRIVATE KEY-----"}},
 		{"decoy public key", "", "-----BEGIN PUBLIC KEY-----", nil},
 		{"decoy certificate", "", "-----BEGIN CERTIFICATE-----", nil},
 		{"decoy aws example key", "", "AKIAIOSFODNN7EXAMPLE", nil},

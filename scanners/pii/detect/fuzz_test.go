@@ -67,8 +67,9 @@ func FuzzChecksums(f *testing.F) {
 	}
 	checks := map[string]func([]byte) bool{
 		"verhoeff": verhoeff, "gs1": gs1, "luhn": luhn, "bsn": bsnValid, "steuer-id": steuerIDValid, "nir": nirValid,
-		"cpf-first-digit": func(d []byte) bool { return len(d) == 11 && cpfValid(d) },
 	}
+	// CPF is not here: its mod-11 digits map remainder 10 to 0, so some
+	// single-digit errors pass (the fuzzer found 22868512208 / 12868512208).
 	f.Fuzz(func(t *testing.T, s string, pos, delta uint8) {
 		if len(s) > 20 {
 			return
@@ -88,9 +89,6 @@ func FuzzChecksums(f *testing.F) {
 			}
 			m := append([]byte(nil), d...)
 			m[p] = byte((int(m[p]) + dd) % 10)
-			if name == "cpf-first-digit" && p >= 9 {
-				continue // the second check digit covers the first; changing it alone is caught, not by the same sum
-			}
 			if ok(m) {
 				t.Fatalf("%s: %v passes and so does %v (digit %d changed)", name, d, m, p)
 			}

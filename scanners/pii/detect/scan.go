@@ -1,6 +1,9 @@
 package detect
 
-import "unicode/utf8"
+import (
+	"slices"
+	"unicode/utf8"
+)
 
 // Character classes, one table lookup per byte.
 const (
@@ -140,6 +143,19 @@ const noFreeTextPerson = hintPerson | hintPersonWeak | hintPersonPart | hintNega
 func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 	n := len(v)
 	skipUntil := 0 // bytes before this are inside an earlier match
+	// Matches of earlier passes (e-mails, secrets), by position: a token
+	// inside one is skipped. The cursor p only moves forward with i.
+	pre := dst[:len(dst):len(dst)]
+	if !slices.IsSortedFunc(pre, byStart) {
+		slices.SortFunc(pre, byStart)
+	}
+	p := 0
+	overlaps := func(i int) bool {
+		for p < len(pre) && pre[p].End <= i {
+			p++
+		}
+		return p < len(pre) && pre[p].Start <= i
+	}
 	for i := 0; i < n; {
 		c := v[i]
 		cl := class[c]
@@ -154,7 +170,7 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 			i++
 			continue
 		}
-		if i < skipUntil || overlaps(dst, i) || leftGlued(v, i) {
+		if i < skipUntil || overlaps(i) || leftGlued(v, i) {
 			i = skipToken(v, i)
 			continue
 		}
@@ -215,20 +231,21 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 	return dst
 }
 
-// overlaps reports whether position i lies inside an earlier match (an
-// email or secret found by another recognizer).
-func overlaps(dst []Match, i int) bool {
-	for k := len(dst) - 1; k >= 0; k-- {
-		if i >= dst[k].Start && i < dst[k].End {
-			return true
-		}
-	}
-	return false
-}
+func byStart(a, b Match) int { return a.Start - b.Start }
 
+// MaxMatches is the most matches Scan reports for one value: a value of
+// thousands of e-mails or names is reported (and counted up to here)
+// without the overlap checks growing with the square of the matches.
+const MaxMatches = 4096
+
+// appendNoOverlap appends m unless it overlaps a match already in dst or
+// dst holds MaxMatches.
 func appendNoOverlap(dst []Match, m Match) []Match {
-	for _, d := range dst {
-		if m.Start < d.End && d.Start < m.End {
+	if len(dst) >= MaxMatches {
+		return dst
+	}
+	for k := len(dst) - 1; k >= 0; k-- {
+		if d := dst[k]; m.Start < d.End && d.Start < m.End {
 			return dst
 		}
 	}
