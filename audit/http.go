@@ -1,11 +1,7 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -20,12 +16,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
-	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 
 	"github.com/gatehouse-dev/gatehouse/internal/httpstatus"
 )
@@ -39,9 +34,9 @@ const (
 
 // Limits on the tokens file and on requests.
 const (
-	MaxTokensFileBytes = 1 << 20
-	MaxTokens          = 10000
-	MinTokenLength     = 16
+	MaxTokensFileBytes = bearer.MaxFileBytes
+	MaxTokens          = bearer.MaxTokens
+	MinTokenLength     = bearer.MinTokenLength
 	maxLoginBytes      = 4 << 10
 	// DownloadTimeout bounds writing a report or export.
 	DownloadTimeout = 10 * time.Minute
@@ -53,125 +48,28 @@ const (
 const cookieName = "gatehouse_audit"
 
 // Identity is who a token belongs to.
-type Identity struct {
-	Name string
-	Role string
-}
+type Identity = bearer.Identity
 
-// Tokens are the bearer tokens allowed to read the audit log. Only their
-// SHA-256 is kept, so comparisons run over equal lengths in constant time.
-type Tokens struct {
-	entries []tokenEntry
-}
-
-type tokenEntry struct {
-	sum [sha256.Size]byte
-	id  Identity
-}
+// Tokens are the bearer tokens allowed to read the audit log.
+type Tokens = bearer.Tokens
 
 // LoadTokens reads a tokens file: one token a line, "TOKEN ROLE NAME"
-// (NAME is the rest of the line), blank lines and "#" comments ignored.
+// (NAME is the rest of the line, ROLE auditor or admin), blank lines and
+// "#" comments ignored.
 func LoadTokens(path string) (*Tokens, error) {
-	data, err := readlimit.File(path, MaxTokensFileBytes)
+	t, err := bearer.Load(path, RoleAuditor, RoleAdmin)
 	if err != nil {
 		return nil, fmt.Errorf("audit tokens: %w", err)
 	}
-	t, err := ParseTokens(data)
-	if err != nil {
-		return nil, fmt.Errorf("audit tokens %s: %w", path, err)
-	}
 	return t, nil
 }
 
-// ParseTokens parses the tokens file format (see LoadTokens). Errors name
-// the line, never the token.
+// ParseTokens parses the tokens file format (see LoadTokens).
 func ParseTokens(data []byte) (*Tokens, error) {
-	if len(data) > MaxTokensFileBytes {
-		return nil, fmt.Errorf("more than %d bytes", MaxTokensFileBytes)
-	}
-	t := &Tokens{}
-	seen := map[[sha256.Size]byte]int{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), MaxTokensFileBytes)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 3 {
-			return nil, fmt.Errorf("line %d: want TOKEN ROLE NAME, got %d fields", n, len(fields))
-		}
-		tok, role := fields[0], fields[1]
-		if len(tok) < MinTokenLength {
-			return nil, fmt.Errorf("line %d: token shorter than %d characters; generate one with: openssl rand -hex 32", n, MinTokenLength)
-		}
-		for _, r := range tok {
-			if r > unicode.MaxASCII || !unicode.IsPrint(r) {
-				return nil, fmt.Errorf("line %d: token must be printable ASCII", n)
-			}
-		}
-		if role != RoleAuditor && role != RoleAdmin {
-			return nil, fmt.Errorf("line %d: role %q: want %s or %s", n, clip(role), RoleAuditor, RoleAdmin)
-		}
-		// The name is the rest of the line after the role, spaces kept.
-		rest := strings.TrimLeftFunc(line[len(tok):], unicode.IsSpace)
-		name := strings.TrimSpace(rest[len(role):])
-		if !printable(name) {
-			return nil, fmt.Errorf("line %d: name has control characters", n)
-		}
-		sum := sha256.Sum256([]byte(tok))
-		if prev, ok := seen[sum]; ok {
-			return nil, fmt.Errorf("line %d: same token as line %d", n, prev)
-		}
-		seen[sum] = n
-		if len(t.entries) == MaxTokens {
-			return nil, fmt.Errorf("more than %d tokens", MaxTokens)
-		}
-		t.entries = append(t.entries, tokenEntry{sum: sum, id: Identity{Name: name, Role: role}})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(t.entries) == 0 {
-		return nil, errors.New("no tokens (want lines TOKEN ROLE NAME)")
-	}
-	return t, nil
+	return bearer.Parse(data, RoleAuditor, RoleAdmin)
 }
 
-// Lookup returns the identity of tok. It compares against every entry in
-// constant time, so neither a token's prefix nor its position in the file
-// shows in the time taken.
-func (t *Tokens) Lookup(tok string) (Identity, bool) {
-	if t == nil || tok == "" {
-		return Identity{}, false
-	}
-	sum := sha256.Sum256([]byte(tok))
-	var found Identity
-	ok := 0
-	for _, e := range t.entries {
-		if subtle.ConstantTimeCompare(sum[:], e.sum[:]) == 1 {
-			found, ok = e.id, 1
-		}
-	}
-	return found, ok == 1
-}
-
-func printable(s string) bool {
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
-}
+func clip(s string) string { return bearer.Clip(s) }
 
 // HandlerOptions configure the audit API and pages.
 type HandlerOptions struct {

@@ -15,3 +15,7 @@ _kube="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/kube-${KUBE_VERSION:-v1.37.2}-e
 unset _kube
 # Debian's chromium (scripts/test-setup.sh) for audit/web_test.go.
 if command -v chromium >/dev/null 2>&1; then export GATEHOUSE_CHROMIUM="$(command -v chromium)"; fi
+# fake-gcs-server built by scripts/fake-gcs.sh, when it could be.
+_fgcs="${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse/fake-gcs-server-v1.56.1/fake-gcs-server"
+[ -x "$_fgcs" ] && export GATEHOUSE_FAKE_GCS="$_fgcs"
+unset _fgcs

@@ -39,6 +39,10 @@ fi
 true
 # The real cosign CLI for the interop tests (cmd/gatehouse cosign tests).
 scripts/cosign.sh >/dev/null || echo "warning: cosign could not be built; the cosign interop tests will skip and say why" >&2
+# The SPDX License List's texts (npm spdx-license-list) for the licence accuracy test.
+scripts/spdx-texts.sh >/dev/null || echo "warning: the SPDX texts could not be installed; TestSPDXListAccuracy will skip and say why" >&2
+# fake-gcs-server for the sources/ bucket tests (scripts/fake-gcs.sh, cached).
+scripts/fake-gcs.sh >/dev/null || echo "warning: fake-gcs-server could not be built; the sources/ bucket tests will skip and say why" >&2
 # kube-apiserver and etcd for the admission end-to-end tests (scripts/kube.sh, cached).
 scripts/kube.sh >/dev/null || echo "warning: kube-apiserver/etcd could not be built; the admission e2e tests will skip and say why" >&2
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust) for the audit store's

@@ -284,6 +284,10 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	if err != nil {
 		return undecided(err)
 	}
+	// Composite subjects (pipeline:, score:) bring their parts in, each
+	// judged by its own kind's gates.
+	work := expand(ctx, subjects)
+	subjects = subjectsOf(work)
 	if o.attest {
 		if err := attestCovers(cfg, envName, subjects, o.gates); err != nil {
 			return undecided(err)
@@ -300,47 +304,13 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			return undecided(fmt.Errorf("--attest: %w", err))
 		}
 	}
-
-	eopts, err := engineOptions(cfg, envName, o.policies, o.noDefaults, o.waivers)
+	chk, err := newChecker(cfg, envName, checkerOptions{policies: o.policies, noDefaults: o.noDefaults, waivers: o.waivers, timeout: o.timeout}, cenv)
 	if err != nil {
 		return undecided(err)
 	}
-	opts := append([]gates.Option{gates.WithTimeout(o.timeout)}, eopts...)
-	engine, err := gates.New(opts...)
+	supplied, err := chk.prepareEvidence(subjects, o.gates, specs)
 	if err != nil {
 		return undecided(err)
-	}
-	// Collectors are built once New has checked the parameters they read,
-	// so a bad value is reported with its file and line.
-	parsers := map[string]gates.EvidenceParser{}
-	for _, f := range collectorFactories {
-		c, err := f(cenv)
-		if err != nil {
-			return undecided(err)
-		}
-		if c == nil {
-			continue
-		}
-		engine.AddCollectors(c)
-		if p, ok := c.(gates.EvidenceParser); ok {
-			parsers[c.Name()] = p
-		}
-	}
-
-	known := engine.EvidenceNames()
-	for i := range specs {
-		if !slices.Contains(known, specs[i].name) {
-			return undecided(fmt.Errorf("--evidence %s: no gate reads evidence %q (known: %s)", specs[i].spec, specs[i].name, strings.Join(known, ", ")))
-		}
-		read := slices.ContainsFunc(subjects, func(s gates.Subject) bool {
-			return engine.Reads(gates.Request{Subject: s, Environment: envName, Gates: o.gates}, specs[i].name)
-		})
-		if !read {
-			return undecided(fmt.Errorf("--evidence %s: no gate run for these subjects reads %s evidence", specs[i].spec, specs[i].name))
-		}
-		if err := readEvidence(&specs[i], parsers); err != nil {
-			return undecided(err)
-		}
 	}
 	// The audit log is opened before any work: a bad DSN or key fails fast.
 	var sink *auditSink
@@ -356,44 +326,9 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	}
 	defer closeAll(files)
 
-	var resolver gates.Resolver
-	if resolverFactory != nil {
-		if resolver, err = resolverFactory(cenv); err != nil {
-			return undecided(err)
-		}
-	}
-	results := make([]report.Result, len(subjects))
-	reqs := make([]gates.Request, 0, len(subjects))
-	var pending []int // results still to decide, by index
-	for i, s := range subjects {
-		if err := resolve(ctx, resolver, &s); err != nil {
-			results[i] = report.Result{Subject: s, Err: err}
-			continue
-		}
-		results[i].Subject = s
-		pending = append(pending, i)
-		reqs = append(reqs, gates.Request{Subject: s, Environment: envName, Gates: o.gates})
-	}
-	supplied := make([]gates.SuppliedEvidence, len(specs))
-	for i, e := range specs {
-		if supplied[i], err = e.supplied(); err != nil {
-			return undecided(err)
-		}
-	}
-	if err := engine.BindEvidence(reqs, supplied); err != nil {
+	results, err := chk.decide(ctx, work, o.gates, supplied)
+	if err != nil {
 		return undecided(err)
-	}
-	for j, i := range pending {
-		if err := ctx.Err(); err != nil {
-			results[i].Err = errors.New("interrupted before a decision was reached")
-			continue
-		}
-		d, err := engine.Decide(ctx, reqs[j])
-		if err != nil {
-			results[i].Err = err
-			continue
-		}
-		results[i] = report.Result{Subject: d.Subject, Decision: d}
 	}
 	if sink != nil {
 		if err := recordCheck(ctx, sink, envName, results); err != nil {
@@ -497,6 +432,12 @@ func attestCovers(cfg *gates.Config, env string, subjects []gates.Subject, only 
 
 // resolve fills in a subject's digest, or checks a file subject exists.
 func resolve(ctx context.Context, resolver gates.Resolver, s *gates.Subject) error {
+	if s.Kind.IsFile() && strings.Contains(s.Ref, "://") {
+		if remoteResolver == nil {
+			return fmt.Errorf("%s: this build reads no remote references", s)
+		}
+		return remoteResolver(ctx, s)
+	}
 	if resolver != nil {
 		if err := resolver.Resolve(ctx, s); err != nil {
 			return fmt.Errorf("resolve %s: %w", s, err)

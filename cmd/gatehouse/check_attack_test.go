@@ -50,7 +50,7 @@ func TestCheckRefusesPartialAttestation(t *testing.T) {
 		{"prod model judged by sonarqube only", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, "model:testdata/models/evil"}, 2, "a partial run is not attested"},
 		{"one of two required gates", []string{"check", "--env", "staging", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, image}, 2, "skips signature"},
 		{"dev image, the one gate it requires plus one more", []string{"check", "--env", "dev", "--gate", "model_scan", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, image}, 2, "skips sonarqube"},
-		{"a kind the environment requires no gates for", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, "score:testdata/score/checkout.yaml"}, 2, "requires no gates for score subjects"},
+		{"a kind the environment requires no gates for", []string{"check", "--config", "testdata/config/images-only.yaml", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", "--attest", "--key", priv, "score:testdata/score/checkout.yaml"}, 2, "requires no gates for score subjects"},
 		{"partial without --attest says so", []string{"check", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "partial run"},
 		{"partial with JSON on stdout says so on stderr", []string{"check", "--format", "json", "--env", "prod", "--gate", "sonarqube", "--evidence", "sonarqube=testdata/sonarqube/ok.json", image}, 0, "partial run for " + image},
 	}

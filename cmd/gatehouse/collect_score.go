@@ -40,6 +40,9 @@ a FIFO, device or oversized file refused).`,
 	registerCollector(func(collectorEnv) (gates.Collector, error) {
 		return score.Collector{}, nil
 	})
+	// check score:FILE judges the spec's container images too.
+	expanders[gates.KindScore] = score.Expand
+	unsuppliedEvidence["score"] = "score evidence is read from the spec itself: name it as the subject (score:FILE)"
 }
 
 func runScanScore(w io.Writer, path, format string) error {

@@ -156,7 +156,7 @@ deny contains {"rule": "team_rule", "severity": "medium", "message": "the team's
 		{"missing evidence file", nil, []string{"check", "--evidence", "sonarqube=/nonexistent.json", image}, 2, "", "nonexistent.json"},
 		{"garbage evidence file", nil, []string{"check", "--evidence", "sonarqube=README.md", image}, 2, "", "sonarqube"},
 		{"unknown format", nil, []string{"check", "--format", "yaml", image}, 2, "", "unknown format"},
-		{"no gates for kind", nil, []string{"check", "score:testdata/score/checkout.yaml"}, 2, "", "requires no gates for score"},
+		{"no gates for kind", nil, []string{"check", "--config", "testdata/config/images-only.yaml", "score:testdata/score/checkout.yaml"}, 2, "", "requires no gates for score"},
 		{"gate without a policy", nil, []string{"check", "--gate", "nope", image}, 2, "", `gate "nope" has no policy`},
 		{"attest without key", nil, []string{"check", "--attest", image}, 2, "", "--attest needs --key"},
 	}

@@ -76,6 +76,47 @@ params:
   #   repositories: [https://github.com/acme/*]   # source repositories, globs; empty denies
   #   # keys, identities, trusted_root, require_tlog, ignore_sct: as for signature
   #   # (without keys and identities here, the signature gate's apply)
+  #
+  # Score workload specs (docs/score.md): route hosts deny until their domains are listed.
+  # score:
+  #   allowed_route_domains: ["*.apps.example.com"]   # "*.d" any subdomain of d, "d" that host only [none]
+  #   unresolved_hosts: deny    # a route host known only at deploy time: deny|warn [deny]
+  #   allowed_resource_types: [postgres, redis, dns, route, s3, amqp, volume]   # [score-k8s's provisioners]
+  #   require_digest: true      # images pinned by @sha256 digest [true]
+  #   require_limits: true      # containers set cpu and memory limits [true]
+  #   deny_literal_secrets: true  # a literal secret denies, critical [true]
+  # Kubeflow pipelines (docs/pipelines.md):
+  # kfp:
+  #   require_digest: true      # executor images pinned by digest [true]
+  #   allowed_registries: [europe-docker.pkg.dev/acme/]   # image prefixes executors may pull from [any]
+  #   runtime_images: deny      # an image chosen by a run parameter: deny|warn [deny]
+  #   unresolved_artifacts: deny   # an importer URI known only at run time: deny|warn [deny]
+  #   overridable_artifacts: warn  # a URI from a pipeline input default: deny|warn [warn]
+  # Fairness of a model's predictions (docs/fairness.md), read from predictions.* beside the model:
+  # fairness:
+  #   label: label              # column of true labels [label]
+  #   prediction: prediction    # column of predicted labels [prediction]
+  #   score: score              # column of scores in [0,1], for ROC AUC [none]
+  #   positive: "1"             # the positive label value ["1"]
+  #   required_groups: [sex, age_band]   # group columns the evidence must have and the gate judges
+  #   groups: [region]          # further group columns the collector reads
+  #   thresholds: {demographic_parity_ratio: 0.8, equalized_odds_difference: 0.1}   # also demographic_parity_difference, equal_opportunity_difference
+  #   min_group_size: 30        # smaller groups are too small to judge [30]
+  #   small_groups: warn        # too-small groups and gaps that cannot be computed: warn|deny [deny in prod]
+  #   intersectional: false     # also judge the intersections of the group columns [false]
+  #   missing: group            # empty group values: their own group, or an error: group|error [group]
+  # Evaluation metrics and no regression against production (docs/evaluation.md):
+  # evaluation:
+  #   required: {accuracy: {min: 0.9}, f1: {min: 0.8, slice: overall}}   # also max, dataset, split, class
+  #   max_regression: {accuracy: {absolute: 0.01}}   # per metric, absolute and/or relative, vs --evidence evaluation_baseline=FILE
+  #   default_max_regression: {absolute: 0.01}       # for metrics not in max_regression
+  #   compare: all              # baseline metrics compared: all|listed [all]
+  #   lower_is_better: [latency_ms]    # beside the known names (loss, rmse, fpr, ...)
+  #   higher_is_better: []
+  #   require_baseline: false   # deny when no baseline is given [false]
+  #   unmatched_baseline: warn  # a baseline metric with no counterpart: warn|deny [deny in prod]
+  #   dataset: validation       # dataset name of metrics whose source names none
+  #   split: test               # split of metrics whose source names none
 
 environments:
   dev:
@@ -83,18 +124,24 @@ environments:
       image: [sonarqube]
       model: [model_scan]
       dataset: [pii]
+      score: [score]
+      pipeline: [kfp]
   staging:
     gates:
       image: [sonarqube, signature]
       model: [model_scan, license, signature]
       dataset: [pii, license, signature]
+      score: [score]
+      pipeline: [kfp]
     params:
       sonarqube: {allow_warn: false}
   prod:
     gates:
       image: [sonarqube, signature, provenance]
-      model: [model_scan, license, model_card, signature]
+      model: [model_scan, license, model_card, signature, fairness, evaluation]
       dataset: [pii, license, signature]
+      score: [score]
+      pipeline: [kfp]
     params:
       sonarqube: {allow_warn: false}
       license: {unknown: deny}

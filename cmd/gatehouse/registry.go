@@ -48,3 +48,12 @@ type attester interface {
 // unsuppliedEvidence names evidence that only gatehouse's own verification
 // may produce, with why: a file saying "verified" proves nothing.
 var unsuppliedEvidence = map[string]string{}
+
+// expanders name, per composite kind, the subjects a subject brings in
+// (a pipeline's images, models and datasets; a Score spec's images): each
+// is judged by its own kind's gates in the same run.
+var expanders = map[gates.Kind]func(context.Context, gates.Subject) ([]gates.Subject, error){}
+
+// remoteResolver, when set (sources wiring), pins a model or dataset
+// subject that names a remote reference (oci://, gs://) to its digest.
+var remoteResolver func(ctx context.Context, s *gates.Subject) error

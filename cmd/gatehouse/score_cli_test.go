@@ -106,21 +106,25 @@ func TestScanScoreJSON(t *testing.T) {
 // The shipped gatehouse.yaml gates score subjects with the score gate in
 // every environment.
 func TestCheckScore(t *testing.T) {
+	// A spec's pinned image is judged too, by the image gates (sonarqube in
+	// dev): evidence for it is given where the spec has one.
+	sonar := []string{"--evidence", "sonarqube=testdata/sonarqube/ok.json"}
 	tests := []struct {
 		name, file string
 		code       int
 		rules      []string
+		evidence   []string
 	}{
-		{"good worker", "worker.score.yaml", 0, nil},
-		{"unpinned image", "deny/unpinned.score.yaml", 1, []string{"score/score_image_not_pinned"}},
-		{"literal password", "deny/literal-password.score.yaml", 1, []string{"score/score_literal_secret"}},
-		{"route host the spec does not fix", "web.score.yaml", 1, []string{"score/score_route_host_unresolved"}},
-		{"invalid spec", "invalid/bad-port.score.yaml", 2, []string{"must be <= 65535 but found 70000"}},
+		{"good worker", "worker.score.yaml", 0, []string{"image:ghcr.io/acme/order-worker@sha256:9b2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f809: allowed", "part of score:" + scoreData + "worker.score.yaml (containers worker)"}, sonar},
+		{"unpinned image", "deny/unpinned.score.yaml", 1, []string{"score/score_image_not_pinned", "image:ghcr.io/acme/api:1.2.3: NOT DECIDED"}, nil},
+		{"literal password", "deny/literal-password.score.yaml", 1, []string{"score/score_literal_secret"}, sonar},
+		{"route host the spec does not fix", "web.score.yaml", 1, []string{"score/score_route_host_unresolved"}, sonar},
+		{"invalid spec", "invalid/bad-port.score.yaml", 2, []string{"must be <= 65535 but found 70000"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			subject := "score:" + scoreData + tt.file
-			r := runTimed(t, "check", "--env", "dev", subject)
+			r := runTimed(t, append(append([]string{"check", "--env", "dev"}, tt.evidence...), subject)...)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
 			}
@@ -133,7 +137,7 @@ func TestCheckScore(t *testing.T) {
 				t.Error("output carries the password")
 			}
 			// The score subject's own verdict, whatever else the run judges.
-			j := runTimed(t, "check", "--env", "dev", "--format", "json", subject)
+			j := runTimed(t, append(append([]string{"check", "--env", "dev", "--format", "json"}, tt.evidence...), subject)...)
 			var out struct {
 				Results []struct {
 					Subject struct{ Kind, Ref string } `json:"subject"`
@@ -149,7 +153,9 @@ func TestCheckScore(t *testing.T) {
 			for _, res := range out.Results {
 				if res.Subject.Kind == "score" {
 					found = true
-					if res.Verdict != want || len(res.Gates) != 1 || res.Gates[0] != "score" {
+					// A spec that cannot be read is not decided before any gate runs.
+					ran := tt.code == 2 || (len(res.Gates) == 1 && res.Gates[0] == "score")
+					if res.Verdict != want || !ran {
 						t.Errorf("score result: verdict %q gates %v, want %s by [score]", res.Verdict, res.Gates, want)
 					}
 				}

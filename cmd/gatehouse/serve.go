@@ -24,6 +24,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/attest/oci"
 	"github.com/gatehouse-dev/gatehouse/audit"
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/gates/checkapi"
+	"github.com/gatehouse-dev/gatehouse/internal/bearer"
 	"github.com/gatehouse-dev/gatehouse/policies"
 )
 
@@ -43,6 +45,8 @@ type serveOptions struct {
 	auditEvery      int
 	auditInterval   time.Duration
 	auditTokens     string
+	checkTokens     string
+	checkTimeout    time.Duration
 	kubeconfig      string
 	inCluster       bool
 	bundle          string
@@ -93,6 +97,8 @@ leaves the last good one in force. SIGTERM drains in-flight reviews.`,
 	f.IntVar(&o.auditEvery, "audit-checkpoint-every", 1000, "sign a checkpoint after this many recorded decisions (with --audit-key)")
 	f.DurationVar(&o.auditInterval, "audit-checkpoint-interval", time.Minute, "and at least this often while decisions are recorded (with --audit-key)")
 	f.StringVar(&o.auditTokens, "audit-tokens", "", "tokens file (TOKEN ROLE NAME a line; roles auditor, admin) that opens the audit pages and API under /audit/ (needs an --audit store)")
+	f.StringVar(&o.checkTokens, "check-tokens", "", "tokens file (TOKEN checker NAME a line) that opens the decision API, POST /v1/check (docs/decision-api.md)")
+	f.DurationVar(&o.checkTimeout, "check-timeout", 5*time.Minute, "deadline of one decision API request: collecting evidence and evaluating the gates")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig to read namespace labels with (default: the configuration's static namespaces)")
 	f.BoolVar(&o.inCluster, "in-cluster", false, "read namespace labels with the pod's service account")
 	f.StringVar(&o.bundle, "bundle", "", "signed OPA bundle of the admission policy: https://… or oci://registry/repo:tag")
@@ -124,6 +130,8 @@ func (o serveOptions) check() error {
 		return errors.New("--audit-tokens opens the audit pages: it needs --audit sqlite:PATH or postgres://… (a jsonl: file has no pages)")
 	case o.auditEvery <= 0 || o.auditInterval <= 0:
 		return errors.New("--audit-checkpoint-every and --audit-checkpoint-interval must be positive")
+	case o.checkTimeout <= 0:
+		return errors.New("--check-timeout must be positive")
 	case o.reload <= 0 || o.bundlePoll <= 0 || o.shutdownTimeout <= 0 || o.drainDelay < 0:
 		return errors.New("--reload-interval, --bundle-poll and --shutdown-timeout must be positive, --drain-delay not negative")
 	}
@@ -142,6 +150,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 // file builds a new one, swapped in whole.
 type serveState struct {
 	admitter *admission.Admitter
+	api      *apiChecker // the decision API's checkers, with --check-tokens
 	stamp    string // configuration, key and gate policy files, as read
 }
 
@@ -226,21 +235,34 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 		return buildAdmitter(o, policy, verifier, kube, recorder)
 	}
 	handler := admission.NewHandler(admission.HandlerOptions{Metrics: metrics, Logger: log})
+	var api http.Handler // the decision API, with --check-tokens
+	var live liveChecker
+	if o.checkTokens != "" {
+		tokens, err := bearer.Load(o.checkTokens, checkapi.RoleChecker)
+		if err != nil {
+			return undecided(fmt.Errorf("--check-tokens: %w", err))
+		}
+		api = checkapi.Handler(checkapi.Options{Checker: &live, Tokens: tokens, Timeout: o.checkTimeout, Logger: log})
+	}
+	install := func(s *serveState) {
+		handler.SetAdmitter(s.admitter)
+		live.p.Store(s.api)
+	}
 	var state *serveState
 	if policy != nil {
 		if state, err = build(); err != nil {
 			return undecided(err)
 		}
-		handler.SetAdmitter(state.admitter)
+		install(state)
 		metrics.PolicyLoaded(policy.Revision(), nil)
 		log.Info("policy loaded", "revision", policy.Revision(), "digest", policy.Digest())
 	}
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go watch(watchCtx, o, src, &policy, &state, build, handler, metrics, log)
+	go watch(watchCtx, o, src, &policy, &state, build, install, metrics, log)
 	if err := admission.Serve(ctx, ln, admission.ServerOptions{
-		Handler: mountAudit(handler, pages), GetCertificate: getCert, Logger: log,
+		Handler: mount(handler, pages, api), GetCertificate: getCert, Logger: log,
 		DrainDelay: o.drainDelay, ShutdownTimeout: o.shutdownTimeout, OnDrain: handler.Drain,
 	}); err != nil {
 		return undecided(err)
@@ -251,7 +273,7 @@ func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {
 // watch polls the policy source and the configuration's files, swapping
 // in what changed and keeping the last good one on error.
 func watch(ctx context.Context, o serveOptions, src admission.PolicySource, policy **admission.Policy, state **serveState,
-	build func() (*serveState, error), h *admission.Handler, m *admission.Metrics, log *slog.Logger) {
+	build func() (*serveState, error), install func(*serveState), m *admission.Metrics, log *slog.Logger) {
 	every := o.reload
 	if o.bundle != "" {
 		every = o.bundlePoll
@@ -282,7 +304,7 @@ func watch(ctx context.Context, o serveOptions, src admission.PolicySource, poli
 						continue
 					}
 					*state = s
-					h.SetAdmitter(s.admitter)
+					install(s)
 				} else if err := (*state).admitter.SwapPolicy(p); err != nil {
 					m.PolicyLoaded("", err)
 					log.Error("policy swap failed; the last good policy stays", "err", err.Error())
@@ -304,7 +326,7 @@ func watch(ctx context.Context, o serveOptions, src admission.PolicySource, poli
 				continue
 			}
 			*state = s
-			h.SetAdmitter(s.admitter)
+			install(s)
 			log.Info("configuration reloaded", "config", o.configPath)
 		}
 	}
@@ -359,7 +381,13 @@ func buildAdmitter(o serveOptions, policy *admission.Policy, verifier admission.
 	if err != nil {
 		return nil, err
 	}
-	return &serveState{admitter: a, stamp: stamp}, nil
+	st := &serveState{admitter: a, stamp: stamp}
+	if o.checkTokens != "" {
+		if st.api, err = newAPIChecker(cfg, o.gatePolicies, recorder, o.checkTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 // policySource is where the admission policy comes from.
@@ -427,15 +455,4 @@ func auditPages(o serveOptions, store audit.Store, log *slog.Logger) (http.Handl
 		ho.Verifiers = []signature.Verifier{sv}
 	}
 	return audit.Handler(ho), nil
-}
-
-// mountAudit serves /audit/ with the audit pages, the rest with the webhook.
-func mountAudit(webhook, pages http.Handler) http.Handler {
-	if pages == nil {
-		return webhook
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/audit/", pages)
-	mux.Handle("/", webhook)
-	return mux
 }

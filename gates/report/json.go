@@ -53,7 +53,7 @@ func NewDocument(results []Result) Document {
 		Results: make([]JSONResult, 0, len(results))}
 	for _, r := range results {
 		jr := JSONResult{
-			Subject: r.Subject, Verdict: r.Verdict(), Allowed: r.Allowed(), Partial: r.Partial(),
+			Subject: r.Subject, Verdict: r.Verdict(), Allowed: r.Allowed(), Partial: r.Partial(), Environment: r.Environment,
 			Gates: []string{}, RequiredGates: []string{}, MissingGates: nonNil(r.MissingGates()), Undecided: nonNil(r.Reasons()),
 			Violations: []gates.Finding{}, Warnings: []gates.Finding{},
 			Waivers: []gates.AppliedWaiver{}, ExpiredWaivers: []gates.Waiver{},

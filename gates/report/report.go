@@ -24,6 +24,9 @@ type Result struct {
 	Subject  gates.Subject
 	Decision *gates.Decision // nil when the engine could not decide
 	Err      error           // why no decision was made (or why it does not stand)
+	// Environment the subject was to be decided for, also when no
+	// decision was reached (the Decision states it otherwise).
+	Environment string
 }
 
 // Verdict is gates.VerdictAllowed, VerdictDenied or VerdictNotDecided. A

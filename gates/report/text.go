@@ -35,6 +35,9 @@ func WriteText(w io.Writer, results []Result) error {
 		default:
 			fmt.Fprintf(bw, "? %s: NOT DECIDED%s, so not allowed (%s)\n", t(r.Subject.String()), env, gs)
 		}
+		if from := r.Subject.Labels[FromLabel]; from != "" {
+			fmt.Fprintf(bw, "    part of %s%s\n", t(from), t(usedBy(r.Subject.Labels)))
+		}
 		for _, why := range r.Reasons() {
 			fmt.Fprintf(bw, "    not decided: %s\n", t(why))
 		}
@@ -86,4 +89,23 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// FromLabel names, on a subject that another brought in (a pipeline's
+// image, a Score spec's image), the subject it came from.
+const FromLabel = "gatehouse.from"
+
+// usedBy lists which parts of the parent use a subject, from the labels
+// the expanders set (kfp.components, kfp.executors, score.containers).
+func usedBy(labels map[string]string) string {
+	var parts []string
+	for _, k := range []string{"kfp.components", "kfp.executors", "score.containers"} {
+		if v := labels[k]; v != "" {
+			parts = append(parts, k[strings.IndexByte(k, '.')+1:]+" "+strings.ReplaceAll(v, ",", ", "))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
