@@ -151,7 +151,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 type serveState struct {
 	admitter *admission.Admitter
 	api      *apiChecker // the decision API's checkers, with --check-tokens
-	stamp    string // configuration, key and gate policy files, as read
+	stamp    string      // configuration, key and gate policy files, as read
 }
 
 func runServe(ctx context.Context, o serveOptions, stderr io.Writer) error {

@@ -22,7 +22,9 @@ const token = "0123456789abcdef0123456789abcdef"
 // cmd/gatehouse/serve_api_test.go).
 type checkerFunc func(ctx context.Context, req Request) ([]report.Result, error)
 
-func (f checkerFunc) Check(ctx context.Context, req Request) ([]report.Result, error) { return f(ctx, req) }
+func (f checkerFunc) Check(ctx context.Context, req Request) ([]report.Result, error) {
+	return f(ctx, req)
+}
 
 func tokens(t *testing.T) *bearer.Tokens {
 	ts, err := bearer.Parse([]byte(token+" checker CI\n"+strings.Repeat("f", 32)+" auditor Dana\n"), RoleChecker, "auditor")
