@@ -111,7 +111,7 @@ func sum(scores map[string]*score, names []string) score {
 func TestGenerated(t *testing.T) {
 	samples := labelgen.Generate(1, 60)
 	scores := measure(t, samples, testing.Verbose())
-	t.Log(table(scores))
+	t.Logf("%d labelled values%s", len(samples), table(scores))
 	claimed := sum(scores, claimedBefore)
 	var allNames []string
 	for e := range scores {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"slices"
 	"unicode/utf8"
 )
@@ -126,7 +127,7 @@ func Scan(dst []Match, v []byte, col Column) []Match {
 	if fl&(cDigit|cColon) != 0 { // every numeric, national and IBAN format holds a digit
 		dst = tokens(dst, v, col, fl&cColon != 0)
 	}
-	if fl&(cUpper|cHigh) != 0 && len(v) >= 5 && col.hints&noFreeTextPerson == 0 {
+	if fl&(cUpper|cHigh) != 0 && len(v) >= 5 && col.hints&noFreeTextPerson == 0 && (fl&cHigh != 0 || bytes.IndexByte(v, ' ') >= 0) {
 		dst = personsInText(dst, v, fl&cHigh != 0)
 	}
 	return dst
@@ -150,12 +151,6 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 		slices.SortFunc(pre, byStart)
 	}
 	p := 0
-	overlaps := func(i int) bool {
-		for p < len(pre) && pre[p].End <= i {
-			p++
-		}
-		return p < len(pre) && pre[p].Start <= i
-	}
 	for i := 0; i < n; {
 		c := v[i]
 		cl := class[c]
@@ -170,7 +165,10 @@ func tokens(dst []Match, v []byte, col Column, colon bool) []Match {
 			i++
 			continue
 		}
-		if i < skipUntil || overlaps(i) || leftGlued(v, i) {
+		for p < len(pre) && pre[p].End <= i {
+			p++
+		}
+		if i < skipUntil || (p < len(pre) && pre[p].Start <= i) || leftGlued(v, i) {
 			i = skipToken(v, i)
 			continue
 		}

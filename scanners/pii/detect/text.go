@@ -169,9 +169,13 @@ func emails(dst []Match, v []byte) []Match {
 		// top-level label is ASCII, and CJK text may follow it unspaced.
 		e := a + 1
 		lastDot := -1
+		high := false
 		for e < len(v) && e-a <= 253 && (isAlnum(v[e]) || v[e] == '-' || v[e] == '.' || v[e] >= 0x80) {
-			if v[e] >= 0x80 && cjkAt(v, e) && lastDot > a && e > lastDot+1 && asciiLabel(v[lastDot+1:e]) {
-				break // "example.co.jpまで"
+			if v[e] >= 0x80 {
+				if cjkAt(v, e) && lastDot > a && e > lastDot+1 && asciiLabel(v[lastDot+1:e]) {
+					break // "example.co.jpまで"
+				}
+				high = true
 			}
 			if v[e] == '.' {
 				lastDot = e
@@ -187,7 +191,7 @@ func emails(dst []Match, v []byte) []Match {
 		if e < len(v) && v[e] >= 0x80 && !cjkAt(v, e) {
 			continue
 		}
-		if !utf8.Valid(v[a+1 : e]) {
+		if high && !utf8.Valid(v[a+1:e]) {
 			continue
 		}
 		if !validDomain(v[a+1 : e]) {
