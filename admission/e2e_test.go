@@ -39,7 +39,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/gatehouse-dev/gatehouse/admission"
-	"github.com/gatehouse-dev/gatehouse/admission/internal/kubetest"
+	"github.com/gatehouse-dev/gatehouse/internal/kubetest"
 	"github.com/gatehouse-dev/gatehouse/internal/testimage"
 	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )

@@ -1,8 +1,8 @@
-// Package kubetest runs a real kube-apiserver and etcd on loopback for the
-// admission webhook's end-to-end tests: certificates made in Go, both
-// processes on free 127.0.0.1 ports, an admin token, a client-go
-// clientset, and webhook registrations that point the API server at a
-// webhook on 127.0.0.1. The binaries come from scripts/kube.sh (folder in
+// Package kubetest runs a real kube-apiserver and etcd on loopback for
+// end-to-end tests (the admission webhook's; netpol's CRD round trip):
+// certificates made in Go, both processes on free 127.0.0.1 ports, an
+// admin token, a client-go clientset, and webhook registrations that point
+// the API server at a webhook on 127.0.0.1. The binaries come from scripts/kube.sh (folder in
 // GATEHOUSE_KUBE_ASSETS, set by scripts/test-env.sh).
 package kubetest
 
