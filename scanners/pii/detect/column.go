@@ -32,7 +32,9 @@ func (c Column) Person() bool { return c.hints&(hintPerson|hintPersonWeak) != 0 
 
 var (
 	phoneWords = set("phone", "phones", "mobile", "tel", "telephone", "cell", "cellphone", "fax", "msisdn",
-		"whatsapp", "phonenumber", "mobilenumber", "telefon", "telefono", "telephonenumber", "cellular")
+		"whatsapp", "phonenumber", "mobilenumber", "telefon", "telefono", "telephonenumber", "cellular",
+		"telefone", "telemovel", "celular", "handy", "handynummer", "telefonnummer", "portable", "movil", "móvil",
+		"cellulare", "mobiel", "telefoonnummer", "téléphone", "電話", "電話番号", "携帯", "携帯電話", "phoneno", "contactno")
 	ssnWords     = set("ssn", "socialsecuritynumber", "socialsecurity")
 	cardWords    = set("card", "creditcard", "cc", "ccnumber", "cardnumber", "pan")
 	ipWords      = set("ip", "ipaddress", "ipaddr", "ipv4", "ipv6", "remoteaddr", "clientip", "sourceip", "srcip", "dstip")
