@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
+	"github.com/gatehouse-dev/gatehouse/scanners/model"
+	"github.com/gatehouse-dev/gatehouse/sources"
+	"github.com/gatehouse-dev/gatehouse/sources/scan"
+)
+
+// Remote models and datasets (oci://, gs://): the subject is pinned to its
+// digest before any gate runs, and the model scan reads the pinned tree, so
+// a tag or a bucket rewritten between the two cannot change what is judged.
+
+// pinnedLabel is the subject label holding the digest-pinned reference.
+const pinnedLabel = "gatehouse.pinned"
+
+func init() {
+	remoteResolver = pinRemote
+}
+
+// remoteOptions are the sources options of the CLI: the defaults (limits,
+// Docker and Google keychains, STORAGE_EMULATOR_HOST).
+func remoteOptions() sources.Options { return sources.Options{} }
+
+// pinRemote resolves a remote model or dataset reference: s.Digest becomes
+// the tree's identity digest (an OCI manifest or index digest; for gs://
+// the listing digest, see docs/remote-artifacts.md) and the pinned
+// reference goes to s.Labels[pinnedLabel]. Any error leaves the subject
+// undecided.
+func pinRemote(ctx context.Context, s *gates.Subject) error {
+	id, err := identify(ctx, s.Ref)
+	if err != nil {
+		return err
+	}
+	if id.Digest == "" || id.Pinned == "" {
+		return fmt.Errorf("%s: the source gave no digest to pin", textsafe.Escape(s.String()))
+	}
+	if s.Digest != "" && s.Digest != id.Digest {
+		return fmt.Errorf("%s: resolves to %s, not the digest %s given", textsafe.Escape(s.String()), id.Digest, textsafe.Escape(s.Digest))
+	}
+	s.Digest = id.Digest
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.Labels[pinnedLabel] = id.Pinned
+	return nil
+}
+
+// identify opens ref just far enough to know its identity.
+func identify(ctx context.Context, ref string) (sources.Identity, error) {
+	if !sources.IsRemote(ref) {
+		return sources.Identity{}, fmt.Errorf("%q: %w: want oci:// or gs://", textsafe.Escape(ref), sources.ErrUnsupported)
+	}
+	t, err := sources.Open(ctx, ref, remoteOptions())
+	if err != nil {
+		return sources.Identity{}, remoteError(err)
+	}
+	defer t.Close()
+	return t.Identity(), nil
+}
+
+// remoteError keeps sources' message (it names the reference, layer or
+// object) and says what kind of failure it is.
+func remoteError(err error) error {
+	switch {
+	case errors.Is(err, sources.ErrIntegrity), errors.Is(err, sources.ErrUnsafePath):
+		return fmt.Errorf("%w (the artifact is corrupt or was tampered with)", err)
+	case errors.Is(err, sources.ErrCredentials):
+		return fmt.Errorf("%w (see docs/remote-artifacts.md#credentials)", err)
+	}
+	return err
+}
+
+// remoteModelCollector produces model_scan evidence: for a local path it
+// is the local collector; for oci:// and gs:// it walks the pinned tree,
+// streaming every file into the model scanner. It is registered in place
+// of the local collector (scan_model.go) so that exactly one collector
+// answers for the evidence name.
+type remoteModelCollector struct {
+	local *model.Collector
+}
+
+func newModelCollector(opts model.Options) *remoteModelCollector {
+	return &remoteModelCollector{local: model.NewCollector(opts)}
+}
+
+func (c *remoteModelCollector) Name() string { return c.local.Name() }
+
+func (c *remoteModelCollector) Applies(s gates.Subject) bool { return c.local.Applies(s) }
+
+func (c *remoteModelCollector) Collect(ctx context.Context, s gates.Subject) (any, error) {
+	if !sources.IsRemote(s.Ref) {
+		return c.local.Collect(ctx, s)
+	}
+	return scanRemoteModel(ctx, s, c.local.Options)
+}
+
+// scanRemoteModel scans the tree s names, by its pinned reference when the
+// resolver set one. A tree that is not the pinned digest, or whose bytes
+// do not match its manifest, is evidence that denies; limits, credentials
+// and network failures are errors (not decided).
+func scanRemoteModel(ctx context.Context, s gates.Subject, opts model.Options) (*scan.ModelReport, error) {
+	ref := s.Ref
+	if p := s.Labels[pinnedLabel]; p != "" {
+		ref = p
+	}
+	t, err := sources.Open(ctx, ref, remoteOptions())
+	if err != nil {
+		if scan.Hostile(err) {
+			return hostileReport(ref, err), nil
+		}
+		return nil, remoteError(err)
+	}
+	defer t.Close()
+	if s.Digest != "" && t.Identity().Digest != s.Digest {
+		return hostileReport(ref, fmt.Errorf("%s now has digest %s, not %s as resolved: %w", ref, t.Identity().Digest, s.Digest, sources.ErrIntegrity)), nil
+	}
+	rep, err := scan.Model(ctx, t, opts)
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	return rep, nil
+}
+
+func hostileReport(ref string, err error) *scan.ModelReport {
+	return scan.HostileReport(scan.Source{Ref: ref}, err)
+}
