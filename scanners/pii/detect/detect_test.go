@@ -189,6 +189,8 @@ func TestScan(t *testing.T) {
 		{"idn email", "email", "info@müller.de", []string{"EMAIL_ADDRESS=info@müller.de"}},
 		{"decoy company as beneficiary", "beneficiary", "Acme Holdings Ltd", nil},
 		{"person as beneficiary", "beneficiary", "Maria da Silva", []string{"PERSON=Maria da Silva"}},
+		{"decoy street named like a person", "notes", "51 Temple Place, Suite 330, Boston", nil},
+		{"names in a copyright line", "", "contributions from Adam Heath and Daniel Hartwig", []string{"PERSON=Adam Heath", "PERSON=Daniel Hartwig"}},
 		{"japanese name with honorific", "備考", "山田太郎様の件", []string{"PERSON=山田太郎"}},
 		{"decoy japanese customer honorific", "備考", "お客様の件", nil},
 		// --- national formats

@@ -45,6 +45,7 @@ var (
 		"big", "little", "golden", "silver", "black", "white", "red", "green", "blue", "rich", "sunny", "honey", "baby", "lady", "king", "queen", "prince", "princess",
 		"early", "late", "per", "via", "see", "the", "and", "for", "from", "with", "this", "that")
 	notLastName = set("period", "street", "st", "road", "rd", "avenue", "ave", "lane", "drive", "park", "city",
+		"place", "plaza", "court", "way", "terrace", "crescent", "boulevard", "blvd", "strasse", "straße", "platz",
 		"county", "state", "bank", "group", "team", "page", "status", "order", "university", "college", "school",
 		"hospital", "church", "hotel", "airport", "station", "river", "lake", "island", "valley", "mountain",
 		"square", "center", "centre", "mall", "market", "day", "week", "month", "year", "edition", "series",
