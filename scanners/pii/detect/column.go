@@ -22,7 +22,6 @@ const (
 	hintTax                           // tax_id, tin, taxpayer_id: a bare SSN or a Steuer-ID
 	hintMAC                           // mac, mac_address
 	hintPersonPart                    // first, last, given, family: a name part under a name key
-	hintOrgOK                         // beneficiary, payee, account holder: companies are common there
 	hintNotPerson                     // file_name, user_name, company_name: names of things and handles
 )
 
@@ -74,8 +73,6 @@ var (
 	taxWords  = set("tax", "taxid", "tin", "taxpayer", "taxpayerid", "taxnumber", "taxno", "itin")
 	macWords  = set("mac", "macaddress", "macaddr", "hwaddr", "hwaddress", "bssid", "ethernetaddress")
 	nameParts = set("first", "last", "given", "family", "middle", "surname", "forename")
-	orgOK     = set("beneficiary", "payee", "payer", "recipient", "sender", "counterparty", "creditor", "debtor",
-		"accountholder", "holder", "owner", "customer", "vendor", "supplier", "account")
 	idColumns = map[string]Entity{
 		"aadhaar": INAadhaar, "aadhar": INAadhaar, "aadhaarnumber": INAadhaar, "aadhaarno": INAadhaar, "uidai": INAadhaar,
 		"cpf": BRCPF, "cpfnumber": BRCPF,
@@ -141,9 +138,6 @@ func ColumnContext(name string) Column {
 	}
 	if len(words) == 1 && nameParts[words[0]] {
 		h |= hintPersonPart // "first", "last" under "name."/"customer."
-	}
-	if orgOK[joined] || (len(words) > 0 && orgOK[words[0]]) {
-		h |= hintOrgOK
 	}
 	for i, w := range words {
 		switch {
