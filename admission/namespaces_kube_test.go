@@ -69,6 +69,22 @@ func (f *fakeNamespaceAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("watch") == "true" {
 		fl := w.(http.Flusher)
 		w.WriteHeader(200)
+		// client-go from v0.35 opens its informers with a watch list
+		// (sendInitialEvents=true): the existing namespaces as ADDED
+		// events, then a bookmark that marks their end, as a real API
+		// server sends them.
+		if r.URL.Query().Get("sendInitialEvents") == "true" {
+			f.mu.Lock()
+			for n := range f.ns {
+				b, _ := json.Marshal(map[string]any{"type": "ADDED", "object": f.object(n)})
+				fmt.Fprintln(w, string(b))
+			}
+			end := corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+				ObjectMeta: metav1.ObjectMeta{ResourceVersion: fmt.Sprint(f.rv), Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"}}}
+			b, _ := json.Marshal(map[string]any{"type": "BOOKMARK", "object": end})
+			fmt.Fprintln(w, string(b))
+			f.mu.Unlock()
+		}
 		fl.Flush()
 		for {
 			select {
