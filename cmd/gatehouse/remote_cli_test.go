@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
+)
+
+// Remote models through the built binary, against a real Distribution
+// registry on loopback: push → resolve → check, and a registry that serves
+// a tampered layer.
+
+var (
+	remoteRegOnce sync.Once
+	remoteRegAddr string
+	remoteRegErr  error
+)
+
+func remoteRegistry(t *testing.T) string {
+	t.Helper()
+	remoteRegOnce.Do(func() { remoteRegAddr, _, remoteRegErr = testregistry.Distribution() })
+	if errors.Is(remoteRegErr, testregistry.ErrNoBinary) {
+		t.Skip(remoteRegErr.Error())
+	}
+	if remoteRegErr != nil {
+		t.Fatalf("start registry: %v", remoteRegErr)
+	}
+	return remoteRegAddr
+}
+
+// remoteEnv keeps the binary away from the machine's Docker credentials.
+func remoteEnv(t *testing.T) []string {
+	return []string{"DOCKER_CONFIG=" + t.TempDir()}
+}
+
+func pushModel(t *testing.T, dir, ref string) string {
+	t.Helper()
+	r := gatehouse(t, remoteEnv(t), "push", "model", dir, ref)
+	if r.code != 0 {
+		t.Fatalf("push model %s %s: exit %d\nstdout: %s\nstderr: %s", dir, ref, r.code, r.stdout, r.stderr)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// layerOf returns the digest of the layer annotated with file path.
+func layerOf(t *testing.T, pinned, path string) string {
+	t.Helper()
+	ref, err := name.ParseReference(strings.TrimPrefix(pinned, "oci://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(ref, remote.WithAuthFromKeychain(authn.NewMultiKeychain()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Layers []struct {
+			Digest      string            `json:"digest"`
+			Annotations map[string]string `json:"annotations"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(desc.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range m.Layers {
+		if l.Annotations["org.cncf.model.filepath"] == path {
+			return l.Digest
+		}
+	}
+	t.Fatalf("%s: no layer for %s in %s", pinned, path, desc.Manifest)
+	return ""
+}
+
+func TestRemoteModelPushResolveCheck(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	clean := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/clean:v1")
+	evil := pushModel(t, "testdata/models/evil", "oci://"+addr+"/models/evil:v1")
+	for _, p := range []string{clean, evil} {
+		if !strings.HasPrefix(p, "oci://"+addr+"/models/") || !strings.Contains(p, "@sha256:") {
+			t.Fatalf("push printed %q, want oci://%s/models/…@sha256:…", p, addr)
+		}
+	}
+	// Deterministic: the same folder under another tag is the same digest.
+	again := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/clean:again")
+	if again != clean {
+		t.Errorf("pushing the same folder twice: %s then %s", clean, again)
+	}
+
+	r := gatehouse(t, env, "resolve", "model:oci://"+addr+"/models/clean:v1", "model:oci://"+addr+"/models/evil:v1")
+	if r.code != 0 {
+		t.Fatalf("resolve: exit %d: %s", r.code, r.stderr)
+	}
+	if want := "model:" + clean + "\nmodel:" + evil + "\n"; r.stdout != want {
+		t.Errorf("resolve printed\n%s\nwant\n%s", r.stdout, want)
+	}
+
+	tests := []struct {
+		name     string
+		subject  string
+		wantCode int
+		want     []string
+	}{
+		{"clean by tag", "model:oci://" + addr + "/models/clean:v1", 0, []string{"allowed"}},
+		{"clean by digest", "model:" + clean, 0, []string{"allowed"}},
+		{"evil by tag", "model:oci://" + addr + "/models/evil:v1", 1,
+			[]string{"DENIED", "layer " + layerOf(t, evil, "model.pkl") + ", entry model.pkl", "posix.system"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gatehouse(t, env, "check", "--env", "dev", tc.subject)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.wantCode, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+
+	// The JSON result carries the manifest digest and the pinned reference;
+	// the evidence names the tree and each finding's layer.
+	r = gatehouse(t, env, "check", "--env", "dev", "--format", "json", "model:oci://"+addr+"/models/evil:v1")
+	var out struct {
+		Results []struct {
+			Subject struct {
+				Digest string            `json:"digest"`
+				Labels map[string]string `json:"labels"`
+			} `json:"subject"`
+			Violations []struct {
+				Rule, Location string
+			} `json:"violations"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Results) != 1 {
+		t.Fatalf("check --format json: %v\n%s", err, r.stdout)
+	}
+	res := out.Results[0]
+	if got := "oci://" + addr + "/models/evil@" + res.Subject.Digest; got != evil || res.Subject.Labels["gatehouse.pinned"] != evil {
+		t.Errorf("subject digest %s, pinned %q; push said %s", res.Subject.Digest, res.Subject.Labels["gatehouse.pinned"], evil)
+	}
+	if len(res.Violations) != 1 || res.Violations[0].Rule != "finding" || res.Violations[0].Location != "model.pkl" {
+		t.Errorf("violations %+v, want one finding at model.pkl", res.Violations)
+	}
+}
+
+// tamperProxy forwards to the registry and flips the byte at offset of
+// every blob whose digest is in bad.
+func tamperProxy(t *testing.T, addr string, bad map[string]bool, offset int) string {
+	t.Helper()
+	u, _ := url.Parse("http://" + addr)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ErrorLog = log.New(io.Discard, "", 0) // the binary hangs up after a failed layer
+	p.ModifyResponse = func(resp *http.Response) error {
+		parts := strings.Split(resp.Request.URL.Path, "/")
+		if len(parts) < 2 || parts[len(parts)-2] != "blobs" || !bad[parts[len(parts)-1]] || resp.Request.Method != http.MethodGet {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if offset < len(b) {
+			b[offset] ^= 0x20
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: p}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return l.Addr().String()
+}
+
+func TestRemoteModelTamperedLayer(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	// Each layer is one tar: a 512-byte header, the file, zero blocks.
+	tests := []struct {
+		model  string
+		offset int
+		codes  []int // acceptable exit codes: never 0
+		want   []string
+	}{
+		// A byte of the file's content: the tar still parses, the digest
+		// check at the layer's end fails: denied.
+		{"clean", 520, []int{1}, []string{"integrity check failed", "tampered"}},
+		{"evil", 520, []int{1}, []string{"integrity check failed", "tampered"}},
+		// A byte of the tar header: the tar reader fails before the digest
+		// is known. Not allowed; the layer is named.
+		{"clean", 100, []int{1, 2}, []string{"layer sha256:"}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s@%d", tc.model, tc.offset), func(t *testing.T) {
+			pinned := pushModel(t, "testdata/models/"+tc.model, "oci://"+addr+"/models/tamper-"+tc.model+":v1")
+			layer := layerOf(t, pinned, "model.pkl")
+			proxy := tamperProxy(t, addr, map[string]bool{layer: true}, tc.offset)
+			via := strings.Replace(pinned, addr, proxy, 1)
+			r := gatehouse(t, env, "check", "--env", "dev", "model:"+via)
+			if r.code == 0 {
+				t.Fatalf("a tampered layer was allowed:\n%s", r.stdout)
+			}
+			if !slices.Contains(tc.codes, r.code) {
+				t.Errorf("exit %d, want one of %v\n%s%s", r.code, tc.codes, r.stdout, r.stderr)
+			}
+			for _, w := range append(tc.want, layer) {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+	// The same artifact read straight from the registry passes.
+	pinned := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/tamper-clean:v1")
+	if r := gatehouse(t, env, "check", "--env", "dev", "model:"+pinned); r.code != 0 {
+		t.Errorf("untampered %s: exit %d\n%s%s", pinned, r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestRemoteNotDecided(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/nd:v1")
+	// A port nothing listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	tests := []struct {
+		name, subject, want string
+	}{
+		{"unknown tag", "model:oci://" + addr + "/models/nd:nope", "manifest unknown"},
+		{"registry down", "model:oci://" + closed + "/models/nd:v1", "connection refused"},
+		{"unsupported scheme", "model:s3://bucket/model", "unsupported"},
+		{"pinned digest that is not there", "model:oci://" + addr + "/models/nd@sha256:" + strings.Repeat("0", 64), "unknown"},
+		// Pinned and read, but the pii scanner reads local paths only: not decided, never allowed.
+		{"dataset in a registry", "dataset:oci://" + addr + "/models/nd:v1", "pii evidence could not be collected"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gatehouse(t, env, "check", "--env", "dev", tc.subject)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2 (not decided)\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(strings.ToLower(r.stdout+r.stderr), strings.ToLower(tc.want)) {
+				t.Errorf("output lacks %q:\n%s%s", tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	good := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/res:v1")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"local path", []string{"model:testdata/models/clean"}, "have a digest-pinned form"},
+		{"one bad among good", []string{"model:" + good, "model:oci://" + addr + "/models/res:missing"}, "manifest unknown"},
+		{"not a subject", []string{"fraud"}, "KIND:REF"},
+		{"bad format", []string{"--format", "yaml", "model:" + good}, "--format"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gatehouse(t, env, append([]string{"resolve"}, tc.args...)...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("printed %q on failure: a partial list must not reach a deploy", r.stdout)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q: %s", tc.want, r.stderr)
+			}
+		})
+	}
+	r := gatehouse(t, env, "resolve", "--format", "json", "model:"+good)
+	var got []resolved
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 {
+		t.Fatalf("resolve --format json: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	if len(got) != 1 || got[0].Pinned != "model:"+good || !strings.HasSuffix(good, "@"+got[0].Digest) {
+		t.Errorf("resolve --format json = %+v, want %s", got, good)
+	}
+}
+
+func TestPushModelErrors(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("x"), 0o644)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no scheme", []string{"testdata/models/clean", addr + "/models/p:v1"}, "want oci://"},
+		{"missing folder", []string{"testdata/models/nope", "oci://" + addr + "/models/p:v1"}, "nope"},
+		{"symlink refused", []string{dir, "oci://" + addr + "/models/p:v1"}, "link"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := gatehouse(t, env, append([]string{"push", "model"}, tc.args...)...)
+			if r.code != 2 || r.stdout != "" {
+				t.Fatalf("exit %d, stdout %q; want 2 and nothing printed\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr lacks %q: %s", tc.want, r.stderr)
+			}
+		})
+	}
+}
