@@ -13,11 +13,15 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -341,6 +345,106 @@ func TestPushModelErrors(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("stderr lacks %q: %s", tc.want, r.stderr)
+			}
+		})
+	}
+}
+
+// fakeGCS starts fake-gcs-server (built by scripts/fake-gcs.sh) on loopback
+// serving the folder data (a folder per bucket) and returns host:port for
+// STORAGE_EMULATOR_HOST.
+func fakeGCS(t *testing.T, data string) string {
+	t.Helper()
+	bin := os.Getenv("GATEHOUSE_FAKE_GCS")
+	if bin == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			home, _ := os.UserHomeDir()
+			cache = filepath.Join(home, ".cache")
+		}
+		bin = filepath.Join(cache, "gatehouse", "fake-gcs-server-v1.56.1", "fake-gcs-server")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("fake-gcs-server not found (GATEHOUSE_FAKE_GCS unset and %s missing): run scripts/fake-gcs.sh", bin)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	host := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(bin, "-scheme", "http", "-host", "127.0.0.1", "-port", fmt.Sprint(port),
+		"-backend", "memory", "-data", data, "-public-host", host, "-log-level", "error")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start fake-gcs-server: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + host + "/storage/v1/b")
+		if err == nil {
+			resp.Body.Close()
+			return host
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fake-gcs-server did not answer on %s: %v", host, err)
+		}
+	}
+}
+
+func TestRemoteModelGCS(t *testing.T) {
+	data := t.TempDir()
+	for _, m := range []string{"clean", "evil"} {
+		src := filepath.Join(repo, "testdata/models", m)
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(data, "models", m), 0o755)
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join(src, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(data, "models", m, e.Name()), b, 0o644)
+		}
+	}
+	env := append(remoteEnv(t), "STORAGE_EMULATOR_HOST="+fakeGCS(t, data))
+
+	r := gatehouse(t, env, "resolve", "model:gs://models/clean/", "model:gs://models/evil/model.pkl")
+	if r.code != 0 {
+		t.Fatalf("resolve: exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "model:gs://models/clean/#sha256:") ||
+		!regexp.MustCompile(`^model:gs://models/evil/model\.pkl#[0-9]+$`).MatchString(lines[1]) {
+		t.Fatalf("resolve printed %q, want a listing digest and a generation", r.stdout)
+	}
+	gen := lines[1][strings.LastIndex(lines[1], "#")+1:]
+
+	tests := []struct {
+		subject string
+		code    int
+		want    []string
+	}{
+		{"model:gs://models/clean/", 0, []string{"allowed"}},
+		{lines[0], 0, []string{"allowed"}}, // by listing digest
+		{"model:gs://models/evil/", 1, []string{"DENIED", "[gs://models/evil/model.pkl#" + gen + "]", "posix.system"}},
+		{"model:gs://models/nothing-here/", 2, nil},
+		{"dataset:gs://models/clean/", 2, []string{"pii evidence could not be collected"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.subject, func(t *testing.T) {
+			r := gatehouse(t, env, "check", "--env", "dev", tc.subject)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
 			}
 		})
 	}
