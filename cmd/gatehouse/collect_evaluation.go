@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,16 +85,7 @@ func runScanEvaluation(ctx context.Context, w io.Writer, paths []string, o scanE
 			ev.Subject = &evaluation.Subject{Path: paths[0]}
 		}
 	}
-	if o.format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ev); err != nil {
-			return undecided(err)
-		}
-		return nil
-	}
-	writeEvaluationText(w, ev)
-	return nil
+	return writeScan(w, o.format, ev, writeEvaluationText)
 }
 
 // writeEvaluationText prints the evidence for people. Names, datasets,

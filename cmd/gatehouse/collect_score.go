@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,16 +52,7 @@ func runScanScore(w io.Writer, path, format string) error {
 	if err != nil {
 		return undecided(errors.New(textsafe.Escape(err.Error())))
 	}
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ev); err != nil {
-			return undecided(err)
-		}
-		return nil
-	}
-	writeScoreText(w, ev)
-	return nil
+	return writeScan(w, format, ev, writeScoreText)
 }
 
 // writeScoreText prints the evidence; every string from the spec is escaped.

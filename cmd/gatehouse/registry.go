@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
@@ -57,3 +58,18 @@ var expanders = map[gates.Kind]func(context.Context, gates.Subject) ([]gates.Sub
 // remoteResolver, when set (sources wiring), pins a model or dataset
 // subject that names a remote reference (oci://, gs://) to its digest.
 var remoteResolver func(ctx context.Context, s *gates.Subject) error
+
+// writeScan prints what a `scan` command found: indented JSON, or text
+// for people (text escapes every string from outside).
+func writeScan[T any](w io.Writer, format string, ev T, text func(io.Writer, T)) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(ev); err != nil {
+			return undecided(err)
+		}
+		return nil
+	}
+	text(w, ev)
+	return nil
+}

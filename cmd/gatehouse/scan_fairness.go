@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -92,16 +91,7 @@ func runScanFairness(ctx context.Context, w io.Writer, path string, o scanFairne
 	if o.model != "" {
 		ev.Subject = &fairness.Subject{Path: o.model}
 	}
-	if o.format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(ev); err != nil {
-			return undecided(err)
-		}
-		return nil
-	}
-	writeFairnessText(w, ev)
-	return nil
+	return writeScan(w, o.format, ev, writeFairnessText)
 }
 
 // writeFairnessText prints the evidence for people. Group values and
