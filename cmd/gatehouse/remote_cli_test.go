@@ -449,3 +449,18 @@ func TestRemoteModelGCS(t *testing.T) {
 		})
 	}
 }
+
+func TestResolveImageAndModelTogether(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	img := pushImage(t, addr, "apps/api", "1.4")
+	model := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/together:v1")
+	r := gatehouse(t, env, "resolve", "image:"+addr+"/apps/api:1.4", "model:oci://"+addr+"/models/together:v1", "image:"+img.String())
+	if r.code != 0 {
+		t.Fatalf("resolve: exit %d\n%s", r.code, r.stderr)
+	}
+	want := "image:" + img.String() + "\nmodel:" + model + "\nimage:" + img.String() + "\n"
+	if r.stdout != want {
+		t.Errorf("resolve printed\n%s\nwant\n%s", r.stdout, want)
+	}
+}
