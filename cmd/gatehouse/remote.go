@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
@@ -19,8 +20,18 @@ import (
 // pinnedLabel is the subject label holding the digest-pinned reference.
 const pinnedLabel = "gatehouse.pinned"
 
+// pinTimeout bounds pinning one reference (a manifest and a config, or a
+// bucket listing): check's --timeout covers evidence collection, which
+// comes after, so a registry that accepts and never answers must not hold
+// the run here.
+const pinTimeout = time.Minute
+
 func init() {
-	remoteResolver = pinRemote
+	remoteResolver = func(ctx context.Context, s *gates.Subject) error {
+		ctx, cancel := context.WithTimeout(ctx, pinTimeout)
+		defer cancel()
+		return pinRemote(ctx, s)
+	}
 }
 
 // remoteOptions are the sources options of the CLI: the defaults (limits,
@@ -58,6 +69,9 @@ func identify(ctx context.Context, ref string) (sources.Identity, error) {
 	}
 	t, err := sources.Open(ctx, ref, remoteOptions())
 	if err != nil {
+		if ctx.Err() != nil {
+			return sources.Identity{}, fmt.Errorf("%s: no answer in time: %w", textsafe.Escape(ref), context.Cause(ctx))
+		}
 		return sources.Identity{}, remoteError(err)
 	}
 	defer t.Close()

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )
@@ -462,5 +466,103 @@ func TestResolveImageAndModelTogether(t *testing.T) {
 	want := "image:" + img.String() + "\nmodel:" + model + "\nimage:" + img.String() + "\n"
 	if r.stdout != want {
 		t.Errorf("resolve printed\n%s\nwant\n%s", r.stdout, want)
+	}
+}
+
+type testManifest struct{ raw []byte }
+
+func (m testManifest) RawManifest() ([]byte, error) { return m.raw, nil }
+func (m testManifest) MediaType() (types.MediaType, error) {
+	return types.MediaType("application/vnd.oci.image.manifest.v1+json"), nil
+}
+
+// pushHostileModelPack pushes a ModelPack artifact with one tar layer
+// holding entries and returns its pinned reference.
+func pushHostileModelPack(t *testing.T, addr, repo string, entries []*tar.Header, body []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write(body)
+		}
+	}
+	tw.Close()
+	tag, err := name.NewTag(addr + "/" + repo + ":v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := func(mt string, b []byte) map[string]any {
+		l := static.NewLayer(b, types.MediaType(mt))
+		if err := remote.WriteLayer(tag.Context(), l, registryCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := l.Digest()
+		return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
+	}
+	raw, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"artifactType": "application/vnd.cncf.model.manifest.v1+json",
+		"config":       desc("application/vnd.cncf.model.config.v1+json", []byte(`{"descriptor":{},"modelfs":{"type":"layers","diffIds":[]},"config":{}}`)),
+		"layers":       []any{desc("application/vnd.cncf.model.weight.v1.tar", buf.Bytes())},
+	})
+	if err := remote.Put(tag, testManifest{raw}, registryCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("oci://%s/%s@sha256:%x", addr, repo, sha256.Sum256(raw))
+}
+
+func TestRemoteModelHostileLayers(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	safetensors := []byte("\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+	tests := []struct {
+		name    string
+		entries []*tar.Header
+		code    int
+		want    string
+	}{
+		{"entry escaping the tree", []*tar.Header{{Name: "../../etc/cron.d/x", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(safetensors))}}, 1, "unsafe path"},
+		{"symlink to a host file", []*tar.Header{
+			{Name: "model.safetensors", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(safetensors))},
+			{Name: "weights.bin", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}}, 2, "not followed"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ref := pushHostileModelPack(t, addr, fmt.Sprintf("models/hostile%d", i), tc.entries, safetensors)
+			r := gatehouse(t, env, "check", "--env", "dev", "model:"+ref)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, r.stdout)
+			}
+		})
+	}
+}
+
+// A registry that accepts the connection and never answers: resolve ends
+// at its --timeout, not decided. (check bounds pinning at one minute, too
+// long for this test; its --timeout bounds the scan.)
+func TestResolveStalledRegistry(t *testing.T) {
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	defer srv.Close()
+	defer close(stop)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	r := runTimed(t, "resolve", "--timeout", "2s", "model:oci://"+addr+"/models/m:v1")
+	if r.code != 2 || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want 2 and nothing\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r.took > 8*time.Second || !strings.Contains(r.stderr, "no answer in time") {
+		t.Errorf("took %v with --timeout 2s; stderr %s", r.took, r.stderr)
 	}
 }

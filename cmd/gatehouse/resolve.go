@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ import (
 
 func init() {
 	var format string
+	var timeout time.Duration
 	c := &cobra.Command{
 		Use:   "resolve SUBJECT...",
 		Short: "Print the digest-pinned form of each subject (image:, model:oci://, dataset:gs://, ...)",
@@ -36,10 +38,14 @@ subject was pinned; 2 any could not be (nothing is printed then).`,
 			if format != "text" && format != "json" {
 				return undecided(fmt.Errorf("--format %q: want text or json", format))
 			}
-			return runResolve(cmd.Context(), cmd.OutOrStdout(), args, format)
+			if timeout <= 0 {
+				return undecided(fmt.Errorf("--timeout %v: want a positive duration", timeout))
+			}
+			return runResolve(cmd.Context(), cmd.OutOrStdout(), args, format, timeout)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "text", "output format: text (KIND:PINNED a line) or json")
+	c.Flags().DurationVar(&timeout, "timeout", time.Minute, "deadline per subject")
 	rootCmd.AddCommand(c)
 }
 
@@ -50,11 +56,13 @@ type resolved struct {
 	Digest  string `json:"digest"`
 }
 
-func runResolve(ctx context.Context, w io.Writer, args []string, format string) error {
+func runResolve(ctx context.Context, w io.Writer, args []string, format string, timeout time.Duration) error {
 	out := make([]resolved, 0, len(args))
 	var errs []error
 	for _, a := range args {
-		r, err := resolveOne(ctx, a)
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		r, err := resolveOne(sctx, a)
+		cancel()
 		if err != nil {
 			errs = append(errs, err)
 			continue
