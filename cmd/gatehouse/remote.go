@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 	"github.com/gatehouse-dev/gatehouse/scanners/model"
+	"github.com/gatehouse-dev/gatehouse/scanners/pii"
 	"github.com/gatehouse-dev/gatehouse/sources"
 	"github.com/gatehouse-dev/gatehouse/sources/scan"
 )
@@ -143,4 +145,67 @@ func scanRemoteModel(ctx context.Context, s gates.Subject, opts model.Options) (
 
 func hostileReport(ref string, err error) *scan.ModelReport {
 	return scan.HostileReport(scan.Source{Ref: ref}, err)
+}
+
+// remotePIICollector produces pii evidence: the local collector for a
+// local path (its ParseEvidence and limits are promoted), the tree walk of
+// sources/scan for oci:// and gs://. Registered in place of the local one
+// (scan_dataset.go).
+type remotePIICollector struct {
+	*pii.Collector
+	opts pii.Options
+}
+
+func newPIICollector(params map[string]any) (gates.Collector, error) {
+	local, err := pii.NewCollector(params) // validates the params
+	if err != nil {
+		return nil, err
+	}
+	var o pii.Options
+	o.SampleRows, _ = paramInt(params["sample_rows"])
+	o.SampleBytes, _ = paramInt(params["sample_bytes"])
+	return &remotePIICollector{Collector: local, opts: o}, nil
+}
+
+// paramInt reads a whole number pii.NewCollector has already accepted.
+func paramInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint64:
+		return int64(x), true
+	case float64:
+		return int64(x), true
+	case json.Number:
+		n, err := x.Int64()
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func (c *remotePIICollector) Collect(ctx context.Context, s gates.Subject) (any, error) {
+	if !sources.IsRemote(s.Ref) {
+		return c.Collector.Collect(ctx, s)
+	}
+	ref := s.Ref
+	if p := s.Labels[pinnedLabel]; p != "" {
+		ref = p
+	}
+	so := remoteOptions()
+	so.SamplePerObject = c.opts.SampleBytes // gs:// objects stream only what the sample reads
+	t, err := sources.Open(ctx, ref, so)
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	defer t.Close()
+	if s.Digest != "" && t.Identity().Digest != s.Digest {
+		return nil, fmt.Errorf("%s now has digest %s, not %s as resolved: %w", ref, t.Identity().Digest, s.Digest, sources.ErrIntegrity)
+	}
+	rep, err := scan.Dataset(ctx, t, c.opts, "")
+	if err != nil {
+		return nil, remoteError(err)
+	}
+	return rep, nil
 }

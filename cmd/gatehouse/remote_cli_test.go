@@ -270,8 +270,6 @@ func TestRemoteNotDecided(t *testing.T) {
 		{"registry down", "model:oci://" + closed + "/models/nd:v1", "connection refused"},
 		{"unsupported scheme", "model:s3://bucket/model", "unsupported"},
 		{"pinned digest that is not there", "model:oci://" + addr + "/models/nd@sha256:" + strings.Repeat("0", 64), "unknown"},
-		// Pinned and read, but the pii scanner reads local paths only: not decided, never allowed.
-		{"dataset in a registry", "dataset:oci://" + addr + "/models/nd:v1", "pii evidence could not be collected"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -354,20 +352,25 @@ func TestPushModelErrors(t *testing.T) {
 	}
 }
 
+// fakeGCSBinary is where scripts/fake-gcs.sh puts fake-gcs-server.
+func fakeGCSBinary() string {
+	if bin := os.Getenv("GATEHOUSE_FAKE_GCS"); bin != "" {
+		return bin
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(cache, "gatehouse", "fake-gcs-server-v1.56.1", "fake-gcs-server")
+}
+
 // fakeGCS starts fake-gcs-server (built by scripts/fake-gcs.sh) on loopback
 // serving the folder data (a folder per bucket) and returns host:port for
 // STORAGE_EMULATOR_HOST.
 func fakeGCS(t *testing.T, data string) string {
 	t.Helper()
-	bin := os.Getenv("GATEHOUSE_FAKE_GCS")
-	if bin == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache")
-		}
-		bin = filepath.Join(cache, "gatehouse", "fake-gcs-server-v1.56.1", "fake-gcs-server")
-	}
+	bin := fakeGCSBinary()
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("fake-gcs-server not found (GATEHOUSE_FAKE_GCS unset and %s missing): run scripts/fake-gcs.sh", bin)
 	}
@@ -437,7 +440,6 @@ func TestRemoteModelGCS(t *testing.T) {
 		{lines[0], 0, []string{"allowed"}}, // by listing digest
 		{"model:gs://models/evil/", 1, []string{"DENIED", "[gs://models/evil/model.pkl#" + gen + "]", "posix.system"}},
 		{"model:gs://models/nothing-here/", 2, nil},
-		{"dataset:gs://models/clean/", 2, []string{"pii evidence could not be collected"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.subject, func(t *testing.T) {
@@ -565,4 +567,62 @@ func TestResolveStalledRegistry(t *testing.T) {
 	if r.took > 8*time.Second || !strings.Contains(r.stderr, "no answer in time") {
 		t.Errorf("took %v with --timeout 2s; stderr %s", r.took, r.stderr)
 	}
+}
+
+// A dataset judged from a registry or a bucket gets the verdict the same
+// files get locally, and the findings name the file in the tree.
+func TestRemoteDatasetMatchesLocal(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	data := t.TempDir()
+	os.MkdirAll(filepath.Join(data, "datasets"), 0o755)
+	files := []string{"customers.csv", "orders.csv"}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(repo, "testdata/datasets", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(data, "datasets", strings.TrimSuffix(f, ".csv")), 0o755)
+		os.WriteFile(filepath.Join(data, "datasets", strings.TrimSuffix(f, ".csv"), f), b, 0o644)
+	}
+	gcsEnv := env
+	if host, ok := tryFakeGCS(t, data); ok {
+		gcsEnv = append(append([]string{}, env...), "STORAGE_EMULATOR_HOST="+host)
+	}
+	for _, f := range files {
+		stem := strings.TrimSuffix(f, ".csv")
+		local := gatehouse(t, env, "check", "--env", "dev", "dataset:testdata/datasets/"+f)
+		if local.code == 2 {
+			t.Fatalf("local %s not decided: %s", f, local.stdout)
+		}
+		pinned := pushModel(t, filepath.Join(data, "datasets", stem), "oci://"+addr+"/datasets/"+stem+":v1")
+		subjects := []string{"dataset:" + pinned}
+		if len(gcsEnv) > len(env) {
+			subjects = append(subjects, "dataset:gs://datasets/"+stem+"/")
+		}
+		for _, subj := range subjects {
+			t.Run(subj, func(t *testing.T) {
+				r := gatehouse(t, gcsEnv, "check", "--env", "dev", subj)
+				if r.code != local.code {
+					t.Fatalf("exit %d, the local file exits %d\nremote: %s%s\nlocal: %s", r.code, local.code, r.stdout, r.stderr, local.stdout)
+				}
+				if local.code == 1 && !strings.Contains(r.stdout, "EMAIL_ADDRESS found") {
+					t.Errorf("the denial does not name the entity:\n%s", r.stdout)
+				}
+				if local.code == 1 && !strings.Contains(r.stdout, f+" column") {
+					t.Errorf("the denial does not name the file %s:\n%s", f, r.stdout)
+				}
+			})
+		}
+	}
+}
+
+// tryFakeGCS is fakeGCS that reports absence instead of skipping.
+func tryFakeGCS(t *testing.T, data string) (host string, ok bool) {
+	t.Helper()
+	if _, err := os.Stat(fakeGCSBinary()); err != nil {
+		t.Logf("gs:// part skipped: fake-gcs-server not found (%v): run scripts/fake-gcs.sh", err)
+		return "", false
+	}
+	return fakeGCS(t, data), true
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
+	"github.com/gatehouse-dev/gatehouse/scanners/pii"
 	"github.com/gatehouse-dev/gatehouse/sources"
 )
 
@@ -190,5 +191,57 @@ func TestScanMemberLimit(t *testing.T) {
 	rep = model.ScanMember(ctx, strings.NewReader(string(evilPickle)), "m.pkl", model.DefaultOptions())
 	if rep.Verdict(finding.Medium) == model.VerdictClean {
 		t.Errorf("a cancelled scan is clean: %+v", rep)
+	}
+}
+
+func TestDatasetLocalTree(t *testing.T) {
+	csv, err := os.ReadFile("../../testdata/datasets/customers.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := writeTree(t, map[string][]byte{"a/customers.csv": csv, "b/empty.csv": {}})
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree, err := sources.Open(context.Background(), dir, sources.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	tmp := t.TempDir()
+	rep, err := Dataset(context.Background(), tree, pii.Options{}, tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]bool{}
+	for _, f := range rep.Findings {
+		files[f.File] = true
+	}
+	if diff := cmp.Diff(map[string]bool{"a/customers.csv": true}, files); diff != "" {
+		t.Errorf("finding files (-want +got):\n%s", diff)
+	}
+	if rep.Totals["EMAIL_ADDRESS"] != 2 {
+		t.Errorf("totals %v, want 2 EMAIL_ADDRESS", rep.Totals)
+	}
+	if !strings.Contains(fmt.Sprint(rep.NotVerified), "b/empty.csv") {
+		t.Errorf("an empty file is not reported not verified: %+v", rep.NotVerified)
+	}
+	if !strings.Contains(fmt.Sprint(rep.Skipped), "fifo") {
+		t.Errorf("the FIFO is not skipped: %+v", rep.Skipped)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary copies left behind: %v", left)
+	}
+	if len(rep.Files) != 2 || rep.Subject == nil || rep.Subject.Path != dir {
+		t.Errorf("files %+v, subject %+v", rep.Files, rep.Subject)
+	}
+}
+
+func TestDatasetWalkErrors(t *testing.T) {
+	for _, werr := range []error{fmt.Errorf("x: %w", sources.ErrIntegrity), fmt.Errorf("x: %w", sources.ErrLimit), context.DeadlineExceeded} {
+		rep, err := Dataset(context.Background(), fakeTree{werr}, pii.Options{}, t.TempDir())
+		if rep != nil || !errors.Is(err, werr) {
+			t.Errorf("walk error %v: got %+v, %v; want the error, no evidence", werr, rep, err)
+		}
 	}
 }
