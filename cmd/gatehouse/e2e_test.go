@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -274,5 +277,30 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+}
+
+// waitHandlesSignals waits (10 s at most) until the process catches
+// SIGINT and SIGTERM (its /proc status shows them in SigCgt), then for
+// extra, the time the run needs to be under way: a signal sent before
+// main installs its handlers would kill it instead of testing them.
+func waitHandlesSignals(t *testing.T, cmd *exec.Cmd, extra time.Duration) {
+	t.Helper()
+	const want = 1<<(int(syscall.SIGINT)-1) | 1<<(int(syscall.SIGTERM)-1)
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if b, err := os.ReadFile(status); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if hex, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+					if v, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64); err == nil && v&want == want {
+						time.Sleep(extra)
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the process did not install its SIGINT/SIGTERM handlers within 10 s")
+		}
 	}
 }

@@ -185,7 +185,7 @@ func TestPolicyTestInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd, wait := startGatehouse(t, nil, nil, "policy", "test", dir)
-	time.Sleep(500 * time.Millisecond)
+	waitHandlesSignals(t, cmd, 500*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	r := wait()

@@ -186,7 +186,8 @@ func TestScanDatasetEscapesNames(t *testing.T) {
 		}
 	}
 	for _, l := range lines[1 : len(lines)-1] {
-		if !strings.Contains(l, `x\n:\x3aerror:\x3apwn`) && !strings.Contains(l, `name\r\n:\x3aadd-mask:\x3ay`) {
+		// (encoding/csv reads "\r\n" inside a quoted field as "\n".)
+		if !strings.Contains(l, `x\n:\x3aerror:\x3apwn`) && !strings.Contains(l, `name\n:\x3aadd-mask:\x3ay`) {
 			t.Errorf("finding line does not show its column escaped: %q", l)
 		}
 	}
