@@ -18,6 +18,7 @@ import (
 // one per run; serve's decision API keeps one per environment.
 type checker struct {
 	env      string
+	timeout  time.Duration // per subject: resolving, collecting, evaluating
 	engine   *gates.Engine
 	parsers  map[string]gates.EvidenceParser
 	resolver gates.Resolver
@@ -41,7 +42,7 @@ func newChecker(cfg *gates.Config, env string, o checkerOptions, cenv collectorE
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{env: env, engine: engine, parsers: map[string]gates.EvidenceParser{}}
+	c := &checker{env: env, timeout: o.timeout, engine: engine, parsers: map[string]gates.EvidenceParser{}}
 	// Collectors are built once New has checked the parameters they read,
 	// so a bad value is reported with its file and line.
 	for _, f := range collectorFactories {
@@ -160,7 +161,7 @@ func (c *checker) decide(ctx context.Context, targets []target, only []string, s
 			results[i].Err = t.err
 			continue
 		}
-		if err := resolve(ctx, c.resolver, &s); err != nil {
+		if err := c.resolve(ctx, &s); err != nil {
 			results[i] = report.Result{Subject: s, Err: err, Environment: c.env}
 			continue
 		}
@@ -184,4 +185,15 @@ func (c *checker) decide(ctx context.Context, targets []target, only []string, s
 		results[i] = report.Result{Subject: d.Subject, Decision: d, Environment: c.env}
 	}
 	return results, nil
+}
+
+// resolve pins a subject under the run's deadline per subject: a registry
+// or bucket that stalls ends as "not decided", not as a hung run.
+func (c *checker) resolve(ctx context.Context, s *gates.Subject) error {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	return resolve(ctx, c.resolver, s)
 }
