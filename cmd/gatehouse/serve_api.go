@@ -56,7 +56,7 @@ func (a *apiChecker) Check(ctx context.Context, req checkapi.Request) ([]report.
 		if err != nil {
 			return nil, bad(err)
 		}
-		if s.Kind.IsFile() && !strings.Contains(s.Ref, "://") {
+		if s.Kind.IsFile() && !strings.HasPrefix(s.Ref, "oci://") && !strings.HasPrefix(s.Ref, "gs://") {
 			return nil, bad(fmt.Errorf("subject %q: the server reads no local paths; send images and remote references, Score specs and pipelines as documents, or run gatehouse check where the files are", arg))
 		}
 		subjects = append(subjects, s)

@@ -197,6 +197,7 @@ func TestDecisionAPIRefuses(t *testing.T) {
 		{"no subjects", apiToken, "application/json", `{"environment":"dev"}`, 400, "no subjects"},
 		{"unknown environment", apiToken, "application/json", `{"environment":"qa","subjects":["image:a@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"]}`, 400, "qa"},
 		{"local model path", apiToken, "application/json", `{"subjects":["model:/etc"]}`, 400, "reads no local paths"},
+		{"file URL", apiToken, "application/json", `{"subjects":["model:file:///etc"]}`, 400, "reads no local paths"},
 		{"score path", apiToken, "application/json", `{"subjects":["score:/etc/passwd"]}`, 400, "reads no local paths"},
 		{"document name escapes", apiToken, "application/json", `{"documents":[{"kind":"score","name":"../../x.yaml","content":"a: b"}]}`, 400, "plain file name"},
 		{"document kind", apiToken, "application/json", `{"documents":[{"kind":"model","name":"m","content":"x"}]}`, 400, "want score or pipeline"},
