@@ -102,17 +102,18 @@ func TestBusy(t *testing.T) {
 	started := make(chan struct{}, 1)
 	h := Handler(Options{Tokens: tokens(t), Parallel: 1, Timeout: 300 * time.Millisecond,
 		Checker: checkerFunc(func(ctx context.Context, req Request) ([]report.Result, error) {
+			// The first request holds the only slot, past every deadline,
+			// until the test lets it go.
 			started <- struct{}{}
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
-			return nil, ctx.Err()
+			<-release
+			return nil, errors.New("released")
 		})})
-	go post(h, token, body, true)
+	first := make(chan struct{})
+	go func() { post(h, token, body, true); close(first) }()
 	<-started
 	w := post(h, token, body, true)
 	close(release)
+	<-first
 	if w.Code != 503 || !strings.Contains(w.Body.String(), "busy") {
 		t.Errorf("%d %s; want 503 busy", w.Code, w.Body)
 	}
