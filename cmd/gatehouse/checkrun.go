@@ -74,7 +74,7 @@ type target struct {
 
 // expand lists the subjects named plus what each composite subject brings
 // in (a pipeline's images, models and datasets; a Score spec's images),
-// each once, after the subject that named it first. A composite subject
+// each once, after the subjects named. A composite subject
 // that cannot be read is kept with the error: it is not decided.
 func expand(ctx context.Context, subjects []gates.Subject) []target {
 	out := make([]target, 0, len(subjects))
