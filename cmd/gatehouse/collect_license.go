@@ -26,8 +26,9 @@ func init() {
 	c := &cobra.Command{
 		Use:   "license [PATH]",
 		Short: "Find the licences of a model or dataset folder (LICENSE files, card front matter, SBOMs) or of SBOM files",
-		Long: `Find the licences of a model or dataset: LICENSE/COPYING files matched with
-licensecheck, the Hugging Face card's front matter (license, license_name), and
+		Long: `Find the licences of a model or dataset: LICENSE/COPYING files named against
+the whole SPDX License List (modern ids, WITH exceptions, -only/-or-later read
+from notices), the Hugging Face card's front matter (license, license_name), and
 SPDX 2.3 or CycloneDX 1.6 JSON SBOMs in the folder or given with --sbom (the
 only source for images). Prints license/v1 evidence; the license gate of
 "gatehouse check" judges it against the allowed licences.
@@ -46,7 +47,7 @@ refused (2), never judged by its folder.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.sboms, "sbom", nil, "SPDX or CycloneDX JSON SBOM to read as well (repeatable)")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.Float64Var(&o.minCoverage, "min-coverage", 75, "licensecheck coverage (percent) below which a licence text is unknown")
+	f.Float64Var(&o.minCoverage, "min-coverage", 75, "share of a licence file's words (percent) the named licences must cover; below it the rest is reported unknown")
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
