@@ -47,7 +47,7 @@ refused (2), never judged by its folder.`,
 	f := c.Flags()
 	f.StringArrayVar(&o.sboms, "sbom", nil, "SPDX or CycloneDX JSON SBOM to read as well (repeatable)")
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.Float64Var(&o.minCoverage, "min-coverage", 75, "share of a licence file's words (percent) the named licences must cover; below it the rest is reported unknown")
+	f.Float64Var(&o.minCoverage, "min-coverage", 75, "share of a licence file's words (percent) the named licences must cover; below it the file counts as unknown")
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
