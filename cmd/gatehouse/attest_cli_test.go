@@ -129,7 +129,7 @@ func TestSignHonoursSIGTERM(t *testing.T) {
 	f.Truncate(64 << 30) // sparse 64 GiB: minutes to hash, no disk
 	f.Close()
 	cmd, wait := startGatehouse(t, nil, nil, "sign", "--key", priv, big)
-	waitHandlesSignals(t, cmd, 300*time.Millisecond)
+	waitOpened(t, cmd, big, 200*time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGTERM)
 	r := wait()
