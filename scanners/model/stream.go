@@ -73,9 +73,23 @@ func (p *pipeReader) Read(b []byte) (int, error) {
 			case rerr != nil || n > 0:
 				p.writerSeen = p.writerSeen || n > 0
 				return true
-			case p.writerSeen || hungUp(fd):
-				p.writerSeen = true
+			case p.writerSeen:
 				return true // end of stream
+			case hungUp(fd):
+				// A writer came and went between the read above and the
+				// poll: what it wrote may be waiting. Read once more.
+				p.writerSeen = true
+				for {
+					n, rerr = syscall.Read(int(fd), b)
+					if rerr != syscall.EINTR {
+						break
+					}
+				}
+				if rerr == syscall.EAGAIN { // another writer, no data yet
+					rerr = nil
+					return false
+				}
+				return true
 			case time.Now().Before(p.deadline):
 				return false // no writer yet: wait for one
 			}
