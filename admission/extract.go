@@ -234,7 +234,7 @@ func (w *walker) at(m map[string]any, path []string) (map[string]any, bool) {
 		}
 		next, isMap := v.(map[string]any)
 		if !isMap {
-			w.fail("%s must be an object, got %s", dotted(path[:i+1]), jsonType(v))
+			w.fail("%s must be an object, got %s", dotted(path[:i+1]), jsonscan.TypeName(v))
 			return nil, false
 		}
 		cur = next
@@ -249,26 +249,10 @@ func (w *walker) list(m map[string]any, key string, path []string) []any {
 	}
 	l, ok := v.([]any)
 	if !ok {
-		w.fail("%s must be a list, got %s", dotted(append(path, key)), jsonType(v))
+		w.fail("%s must be a list, got %s", dotted(append(path, key)), jsonscan.TypeName(v))
 		return nil
 	}
 	return l
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "an object"
-	case []any:
-		return "a list"
-	case string:
-		return "a string"
-	case json.Number:
-		return "a number"
-	case bool:
-		return "a boolean"
-	}
-	return "null"
 }
 
 func join(path []string, more ...string) []string {
@@ -313,7 +297,7 @@ func (w *walker) containers(spec map[string]any, key string, path []string, kind
 		p := join(path, key, strconv.Itoa(i))
 		m, ok := c.(map[string]any)
 		if !ok {
-			w.fail("%s must be an object, got %s", dotted(p), jsonType(c))
+			w.fail("%s must be an object, got %s", dotted(p), jsonscan.TypeName(c))
 			return
 		}
 		w.container(m, p, kind, true)
@@ -331,7 +315,7 @@ func (w *walker) container(c map[string]any, path []string, kind string, needIma
 	ref, isString := img.(string)
 	switch {
 	case present && !isString:
-		w.fail("%s.image must be a string, got %s", dotted(path), jsonType(img))
+		w.fail("%s.image must be a string, got %s", dotted(path), jsonscan.TypeName(img))
 		return
 	case ref == "" && needImage:
 		w.fail("%s (container %q) has no image", dotted(path), name)
@@ -372,7 +356,7 @@ func (w *walker) gpus(res map[string]any, path []string) int64 {
 		case json.Number:
 			s = x.String()
 		default:
-			w.fail("%s.resources.%s[%s] must be a quantity, got %s", dotted(path), k, gpuResource, jsonType(v))
+			w.fail("%s.resources.%s[%s] must be a quantity, got %s", dotted(path), k, gpuResource, jsonscan.TypeName(v))
 			return 0
 		}
 		q, err := resource.ParseQuantity(s)
@@ -391,7 +375,7 @@ func (w *walker) volumes(spec map[string]any, path []string) {
 	for i, v := range w.list(spec, "volumes", path) {
 		m, ok := v.(map[string]any)
 		if !ok {
-			w.fail("%s.volumes[%d] must be an object, got %s", dotted(path), i, jsonType(v))
+			w.fail("%s.volumes[%d] must be an object, got %s", dotted(path), i, jsonscan.TypeName(v))
 			return
 		}
 		if m["hostPath"] != nil {
@@ -503,7 +487,7 @@ func (w *walker) models(m map[string]any, path []string) {
 	add := func(v any, p []string) {
 		s, ok := v.(string)
 		if !ok {
-			w.fail("%s must be a string, got %s", dotted(p), jsonType(v))
+			w.fail("%s must be a string, got %s", dotted(p), jsonscan.TypeName(v))
 			return
 		}
 		if len(w.wl.Models) >= MaxModels {
@@ -547,7 +531,7 @@ func (w *walker) argoTemplate(t any, path []string) {
 	}
 	m, ok := t.(map[string]any)
 	if !ok {
-		w.fail("%s must be an object, got %s", dotted(path), jsonType(t))
+		w.fail("%s must be an object, got %s", dotted(path), jsonscan.TypeName(t))
 		return
 	}
 	if w.specs++; w.specs > MaxPodSpecs {

@@ -3,6 +3,11 @@
 // are checked before a decoder spends anything on a hostile document.
 package jsonscan
 
+import (
+	"encoding/json"
+	"fmt"
+)
+
 // Structure calls fn for every structural byte outside strings — { } [ ]
 // : , — with the nesting depth it stands at: an opening bracket is at the
 // depth it opens (1 for the outermost), a closing one at the depth it
@@ -67,4 +72,24 @@ func TopLevel(data []byte, c byte) int {
 		return true
 	})
 	return n
+}
+
+// TypeName names the JSON type of a decoded value for an error message:
+// "an object", "a list", "a string", "a number", "a boolean", "null".
+func TypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
 }

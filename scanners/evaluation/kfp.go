@@ -2,6 +2,8 @@ package evaluation
 
 import (
 	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jsonscan"
 )
 
 // KFP v2 artifact schema titles this package reads.
@@ -21,17 +23,17 @@ func kfpExecutorOutput(name string, d map[string]any, o Options, b *builder) err
 	}
 	outs, ok := d["artifacts"].(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s: artifacts: want an object of output name to {\"artifacts\": [...]}, found %s", name, jsonType(d["artifacts"]))
+		return fmt.Errorf("%s: artifacts: want an object of output name to {\"artifacts\": [...]}, found %s", name, jsonscan.TypeName(d["artifacts"]))
 	}
 	for _, out := range sortedKeys(outs) {
 		at := field("artifacts", out)
 		obj, ok := outs[out].(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s: %s: want an object, found %s", name, at, jsonType(outs[out]))
+			return fmt.Errorf("%s: %s: want an object, found %s", name, at, jsonscan.TypeName(outs[out]))
 		}
 		list, ok := obj["artifacts"].([]any)
 		if !ok {
-			return fmt.Errorf("%s: %s.artifacts: want a list, found %s", name, at, jsonType(obj["artifacts"]))
+			return fmt.Errorf("%s: %s.artifacts: want a list, found %s", name, at, jsonscan.TypeName(obj["artifacts"]))
 		}
 		if err := kfpArtifacts(name, at+".artifacts", list, o, b); err != nil {
 			return err
@@ -48,7 +50,7 @@ func kfpArtifacts(name, at string, list []any, o Options, b *builder) error {
 		ai := fmt.Sprintf("%s[%d]", at, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s: %s: want a KFP artifact object, found %s", name, ai, jsonType(e))
+			return fmt.Errorf("%s: %s: want a KFP artifact object, found %s", name, ai, jsonscan.TypeName(e))
 		}
 		if err := kfpArtifact(name, ai, obj, o, b); err != nil {
 			return err
@@ -65,7 +67,7 @@ func kfpArtifacts(name, at string, list []any, o Options, b *builder) error {
 func kfpArtifact(name, at string, a map[string]any, o Options, b *builder) error {
 	meta, ok := a["metadata"].(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s: %s: want an object, found %s", name, field(at, "metadata"), jsonType(a["metadata"]))
+		return fmt.Errorf("%s: %s: want an object, found %s", name, field(at, "metadata"), jsonscan.TypeName(a["metadata"]))
 	}
 	title := ""
 	switch t := a["type"].(type) {
@@ -75,7 +77,7 @@ func kfpArtifact(name, at string, a map[string]any, o Options, b *builder) error
 	case map[string]any:
 		title, _ = t["schemaTitle"].(string)
 	default:
-		return fmt.Errorf("%s: %s: want a schema title or {\"schemaTitle\": ...}, found %s", name, field(at, "type"), jsonType(t))
+		return fmt.Errorf("%s: %s: want a schema title or {\"schemaTitle\": ...}, found %s", name, field(at, "type"), jsonscan.TypeName(t))
 	}
 	if title == "" {
 		switch {
@@ -97,21 +99,21 @@ func kfpArtifact(name, at string, a map[string]any, o Options, b *builder) error
 	case KFPSlicedClassificationMetrics:
 		list, ok := meta["evaluationSlices"].([]any)
 		if !ok {
-			return fmt.Errorf("%s: %s: want a list of {slice, sliceClassificationMetrics}, found %s", name, field(mat, "evaluationSlices"), jsonType(meta["evaluationSlices"]))
+			return fmt.Errorf("%s: %s: want a list of {slice, sliceClassificationMetrics}, found %s", name, field(mat, "evaluationSlices"), jsonscan.TypeName(meta["evaluationSlices"]))
 		}
 		for i, e := range list {
 			si := fmt.Sprintf("%s[%d]", field(mat, "evaluationSlices"), i)
 			obj, ok := e.(map[string]any)
 			if !ok {
-				return fmt.Errorf("%s: %s: want an object, found %s", name, si, jsonType(e))
+				return fmt.Errorf("%s: %s: want an object, found %s", name, si, jsonscan.TypeName(e))
 			}
 			slice, ok := obj["slice"].(string)
 			if !ok || slice == "" {
-				return fmt.Errorf("%s: %s: want a slice name, found %s", name, field(si, "slice"), jsonType(obj["slice"]))
+				return fmt.Errorf("%s: %s: want a slice name, found %s", name, field(si, "slice"), jsonscan.TypeName(obj["slice"]))
 			}
 			cm, ok := obj["sliceClassificationMetrics"].(map[string]any)
 			if !ok {
-				return fmt.Errorf("%s: %s: want an object, found %s", name, field(si, "sliceClassificationMetrics"), jsonType(obj["sliceClassificationMetrics"]))
+				return fmt.Errorf("%s: %s: want an object, found %s", name, field(si, "sliceClassificationMetrics"), jsonscan.TypeName(obj["sliceClassificationMetrics"]))
 			}
 			sb := base
 			sb.Slice = slice
@@ -137,7 +139,7 @@ func kfpScalars(name, at string, meta map[string]any, base Metric, b *builder, e
 		fa := name + ": " + field(at, k)
 		v, ok := meta[k].(float64)
 		if !ok {
-			b.skip(fa, fmt.Sprintf("%s is not a number", jsonType(meta[k])))
+			b.skip(fa, fmt.Sprintf("%s is not a number", jsonscan.TypeName(meta[k])))
 			continue
 		}
 		m := base
@@ -171,7 +173,7 @@ func kfpClassification(name, at string, meta map[string]any, base Metric, b *bui
 		fa := field(at, "confidenceMetrics")
 		list, ok := v.([]any)
 		if !ok {
-			return fmt.Errorf("%s: %s: want a list of ROC points, found %s", name, fa, jsonType(v))
+			return fmt.Errorf("%s: %s: want a list of ROC points, found %s", name, fa, jsonscan.TypeName(v))
 		}
 		if len(list) > b.lim.MaxROCPoints {
 			return fmt.Errorf("%s: %s: %d points, more than the limit of %d: %w", name, fa, len(list), b.lim.MaxROCPoints, ErrTooMany)
@@ -181,7 +183,7 @@ func kfpClassification(name, at string, meta map[string]any, base Metric, b *bui
 			pa := fmt.Sprintf("%s[%d]", fa, i)
 			obj, ok := e.(map[string]any)
 			if !ok {
-				return fmt.Errorf("%s: %s: want {confidenceThreshold, recall, falsePositiveRate}, found %s", name, pa, jsonType(e))
+				return fmt.Errorf("%s: %s: want {confidenceThreshold, recall, falsePositiveRate}, found %s", name, pa, jsonscan.TypeName(e))
 			}
 			fpr, okF := obj["falsePositiveRate"]
 			tpr, okT := obj["recall"]
@@ -213,11 +215,11 @@ func kfpClassification(name, at string, meta map[string]any, base Metric, b *bui
 func readConfusion(name, at string, v any, lim Limits) (Confusion, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return Confusion{}, fmt.Errorf("%s: %s: want {annotationSpecs, rows}, found %s", name, at, jsonType(v))
+		return Confusion{}, fmt.Errorf("%s: %s: want {annotationSpecs, rows}, found %s", name, at, jsonscan.TypeName(v))
 	}
 	specs, ok := obj["annotationSpecs"].([]any)
 	if !ok || len(specs) < 2 {
-		return Confusion{}, fmt.Errorf("%s: %s.annotationSpecs: want a list of two or more {displayName}, found %s", name, at, jsonType(obj["annotationSpecs"]))
+		return Confusion{}, fmt.Errorf("%s: %s.annotationSpecs: want a list of two or more {displayName}, found %s", name, at, jsonscan.TypeName(obj["annotationSpecs"]))
 	}
 	if len(specs) > lim.MaxClasses {
 		return Confusion{}, fmt.Errorf("%s: %s.annotationSpecs: %d classes, more than the limit of %d: %w", name, at, len(specs), lim.MaxClasses, ErrTooMany)
@@ -238,7 +240,7 @@ func readConfusion(name, at string, v any, lim Limits) (Confusion, error) {
 	}
 	rows, ok := obj["rows"].([]any)
 	if !ok || len(rows) != len(c.Classes) {
-		return Confusion{}, fmt.Errorf("%s: %s.rows: want %d rows (one per class), found %s of %d", name, at, len(c.Classes), jsonType(obj["rows"]), len(rows))
+		return Confusion{}, fmt.Errorf("%s: %s.rows: want %d rows (one per class), found %s of %d", name, at, len(c.Classes), jsonscan.TypeName(obj["rows"]), len(rows))
 	}
 	for i, r := range rows {
 		ro, _ := r.(map[string]any)

@@ -175,11 +175,11 @@ func parse(name string, data []byte, o Options, b *builder) (string, error) {
 		case d["outputs"] != nil:
 			out, ok := d["outputs"].(map[string]any)
 			if !ok {
-				return "", fmt.Errorf("%s: outputs: want an object, found %s", name, jsonType(d["outputs"]))
+				return "", fmt.Errorf("%s: outputs: want an object, found %s", name, jsonscan.TypeName(d["outputs"]))
 			}
 			list, ok := out["artifacts"].([]any)
 			if !ok {
-				return "", fmt.Errorf("%s: outputs.artifacts: want a list of artifacts, found %s", name, jsonType(out["artifacts"]))
+				return "", fmt.Errorf("%s: outputs.artifacts: want a list of artifacts, found %s", name, jsonscan.TypeName(out["artifacts"]))
 			}
 			return FormatKFPArtifact, kfpArtifacts(name, "outputs.artifacts", list, o, b)
 		case d["metadata"] != nil:
@@ -191,24 +191,6 @@ func parse(name string, data []byte, o Options, b *builder) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%s: want a JSON object or list", name)
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -267,19 +249,19 @@ func metricsList(name string, d map[string]any, o Options, b *builder) error {
 		}
 		s, ok := d[k].(string)
 		if !ok {
-			return fmt.Errorf("%s: %s: want a string, found %s", name, k, jsonType(d[k]))
+			return fmt.Errorf("%s: %s: want a string, found %s", name, k, jsonscan.TypeName(d[k]))
 		}
 		defaults[k] = s
 	}
 	list, ok := d["metrics"].([]any)
 	if !ok {
-		return fmt.Errorf("%s: metrics: want a list of {name, value, dataset, split, slice}, found %s", name, jsonType(d["metrics"]))
+		return fmt.Errorf("%s: metrics: want a list of {name, value, dataset, split, slice}, found %s", name, jsonscan.TypeName(d["metrics"]))
 	}
 	for i, e := range list {
 		at := fmt.Sprintf("%s: metrics[%d]", name, i)
 		obj, ok := e.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s: want an object, found %s", at, jsonType(e))
+			return fmt.Errorf("%s: want an object, found %s", at, jsonscan.TypeName(e))
 		}
 		m := Metric{Dataset: defaults["dataset"], Split: defaults["split"], Slice: defaults["slice"], Source: at}
 		for _, k := range sortedKeys(obj) {
@@ -288,13 +270,13 @@ func metricsList(name string, d map[string]any, o Options, b *builder) error {
 			case "value":
 				f, ok := v.(float64)
 				if !ok {
-					return fmt.Errorf("%s.value: want a number, found %s", at, jsonType(v))
+					return fmt.Errorf("%s.value: want a number, found %s", at, jsonscan.TypeName(v))
 				}
 				m.Value = f
 			case "name", "dataset", "split", "slice", "class":
 				s, ok := v.(string)
 				if !ok {
-					return fmt.Errorf("%s.%s: want a string, found %s", at, k, jsonType(v))
+					return fmt.Errorf("%s.%s: want a string, found %s", at, k, jsonscan.TypeName(v))
 				}
 				*map[string]*string{"name": &m.Name, "dataset": &m.Dataset, "split": &m.Split, "slice": &m.Slice, "class": &m.Class}[k] = s
 			default:
@@ -320,7 +302,7 @@ func metricsMap(name string, d map[string]any, o Options, b *builder) error {
 	for _, k := range sortedKeys(d) {
 		f, ok := d[k].(float64)
 		if !ok {
-			return fmt.Errorf("%s: %q: want a number (a flat metrics map is {\"accuracy\": 0.91, ...}), found %s", name, k, jsonType(d[k]))
+			return fmt.Errorf("%s: %q: want a number (a flat metrics map is {\"accuracy\": 0.91, ...}), found %s", name, k, jsonscan.TypeName(d[k]))
 		}
 		at := fmt.Sprintf("%s: %s", name, k)
 		if err := b.add(Metric{Name: k, Value: f, Dataset: o.Dataset, Split: o.Split, Source: at}, at); err != nil {

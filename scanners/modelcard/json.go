@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jsonscan"
 )
 
 // ParseJSON reads a Model Card Toolkit (Google / Vertex AI) JSON card:
@@ -106,7 +108,7 @@ func (p *jsonCard) read(doc map[string]any) error {
 			}
 		}
 	default:
-		return fmt.Errorf("model_parameters.data must be a list or an object, not %s", jsonType(d))
+		return fmt.Errorf("model_parameters.data must be a list or an object, not %s", jsonscan.TypeName(d))
 	}
 
 	qa, err := object(doc, "quantitative_analysis", "quantitative_analysis")
@@ -119,16 +121,16 @@ func (p *jsonCard) read(doc map[string]any) error {
 	}
 	list, ok := pm.([]any)
 	if !ok {
-		return fmt.Errorf("quantitative_analysis.performance_metrics must be a list, not %s", jsonType(pm))
+		return fmt.Errorf("quantitative_analysis.performance_metrics must be a list, not %s", jsonscan.TypeName(pm))
 	}
 	for i, e := range list {
 		m, ok := e.(map[string]any)
 		if !ok {
-			return fmt.Errorf("quantitative_analysis.performance_metrics[%d] must be an object, not %s", i, jsonType(e))
+			return fmt.Errorf("quantitative_analysis.performance_metrics[%d] must be an object, not %s", i, jsonscan.TypeName(e))
 		}
 		val, ok := metricValue(m["value"])
 		if !ok {
-			return fmt.Errorf("quantitative_analysis.performance_metrics[%d].value must be a number or a string, not %s", i, jsonType(m["value"]))
+			return fmt.Errorf("quantitative_analysis.performance_metrics[%d].value must be a number or a string, not %s", i, jsonscan.TypeName(m["value"]))
 		}
 		p.ev.addMetric(Metric{Name: firstString(m, "type", "name"), Value: val, Dataset: firstString(m, "slice"), Source: p.name + ": quantitative_analysis.performance_metrics"}, p.limits)
 	}
@@ -168,7 +170,7 @@ func object(doc map[string]any, key, path string) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s must be an object, not %s", path, jsonType(v))
+		return nil, fmt.Errorf("%s must be an object, not %s", path, jsonscan.TypeName(v))
 	}
 	return m, nil
 }
@@ -181,7 +183,7 @@ func texts(v any, path string, keys ...string) ([]string, error) {
 		if s, ok := v.(string); ok {
 			list = []any{s}
 		} else {
-			return nil, fmt.Errorf("%s must be a list, not %s", path, jsonType(v))
+			return nil, fmt.Errorf("%s must be a list, not %s", path, jsonscan.TypeName(v))
 		}
 	}
 	var out []string
@@ -209,26 +211,8 @@ func texts(v any, path string, keys ...string) ([]string, error) {
 				out = append(out, strings.Join(parts, ": "))
 			}
 		default:
-			return nil, fmt.Errorf("%s[%d] must be a string or an object, not %s", path, i, jsonType(e))
+			return nil, fmt.Errorf("%s[%d] must be a string or an object, not %s", path, i, jsonscan.TypeName(e))
 		}
 	}
 	return out, nil
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a number"
-	case string:
-		return "a string"
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "an object"
-	}
-	return fmt.Sprintf("%T", v)
 }
