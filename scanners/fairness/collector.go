@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
@@ -87,7 +88,7 @@ func NewCollector(params map[string]any) (*Collector, error) {
 	// the groups read: groups, then each required group not already named
 	o.Groups = groups
 	for _, r := range required {
-		if !contains(o.Groups, r) {
+		if !slices.Contains(o.Groups, r) {
 			o.Groups = append(o.Groups, r)
 		}
 	}
@@ -107,15 +108,6 @@ func NewCollector(params map[string]any) (*Collector, error) {
 		return nil, fmt.Errorf("params.fairness.min_group_size: %d, want 1 or more", o.MinGroupSize)
 	}
 	return &Collector{Options: o}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Name is the evidence key.
