@@ -219,6 +219,11 @@ func inside(dir, src string) (string, error) {
 	if filepath.IsAbs(src) {
 		return "", fmt.Errorf("absolute paths are refused: sources are read relative to the spec's folder")
 	}
+	// Lexical check first: whether "../../etc/passwd" escapes must not
+	// depend on whether the file happens to exist where it points.
+	if !filepath.IsLocal(src) {
+		return "", fmt.Errorf("leaves the spec's folder")
+	}
 	root, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return "", err
