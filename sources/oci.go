@@ -349,6 +349,9 @@ type verifier struct {
 	n    int64
 	size int64
 	want string
+	// bodyErr is the first error the body itself returned (not io.EOF):
+	// the connection, not the content, failed.
+	bodyErr error
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -360,6 +363,9 @@ func (v *verifier) Read(p []byte) (int, error) {
 	n, err := v.body.Read(p)
 	v.n += int64(n)
 	v.h.Write(p[:n])
+	if err != nil && err != io.EOF && v.bodyErr == nil {
+		v.bodyErr = err
+	}
 	if v.n > v.size {
 		return n, fmt.Errorf("layer %s: more bytes than the manifest's size %d: %w", v.want, v.size, ErrIntegrity)
 	}
@@ -448,22 +454,115 @@ func (t *ociTree) walkLayer(ctx context.Context, client *http.Client, lp layerPl
 			opened = true
 			return io.NopCloser(v), nil
 		}
-		if err := fn(ctx, f); err != nil {
-			return err
-		}
+		err := fn(ctx, f)
 		f.open = nil
+		if err != nil {
+			return layerFailed(ctx, v, err, nil)
+		}
 		return v.Verify()
 	}
 	dec, closeDec, err := decompressor(v, lp.enc.compression)
 	if err != nil {
-		return fmt.Errorf("layer %s: %w", d.Digest, err)
+		return layerFailed(ctx, v, fmt.Errorf("layer %s: %w", d.Digest, err), &readFault{})
 	}
-	defer closeDec()
 	counted := &countingReader{r: dec, w: w, layer: d.Digest}
-	if err := walkTar(ctx, counted, lp, w, fn); err != nil {
-		return err
+	// fault says where reading stopped, should the layer turn out to be
+	// what the manifest promised: the archive itself is then malformed.
+	fault := &readFault{}
+	err = walkTar(ctx, counted, lp, w, func(ctx context.Context, f *File) error {
+		fault.entry, fault.content = f.LayerPath, nil
+		if inner := f.open; inner != nil {
+			f.open = func(ctx context.Context) (io.ReadCloser, error) {
+				rc, err := inner(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return &faultReader{rc: rc, fault: fault}, nil
+			}
+		}
+		if err := fn(ctx, f); err != nil {
+			fault.fromFn = true
+			return err
+		}
+		return nil
+	})
+	closeDec()
+	if err != nil {
+		return layerFailed(ctx, v, err, fault)
 	}
 	return v.Verify()
+}
+
+// readFault records where reading a tar layer failed: the last entry handed
+// out (its name as written), whether the error came from the callback, and
+// the first error reading that entry's content returned.
+type readFault struct {
+	entry   string
+	fromFn  bool
+	content error
+}
+
+// faultReader records the first read error of an entry's content.
+type faultReader struct {
+	rc    io.ReadCloser
+	fault *readFault
+}
+
+func (r *faultReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	if err != nil && err != io.EOF && r.fault.content == nil {
+		r.fault.content = err
+	}
+	return n, err
+}
+
+func (r *faultReader) Close() error { return r.rc.Close() }
+
+// ErrMalformed: a layer's bytes match its digest and size, but its archive
+// (tar, gzip, zstd) cannot be read to its end: the artifact is broken as
+// published. errors.Is(err, ErrUnsafePath) is true for it: a hostile tree,
+// denied. Reading again cannot change a digest-checked layer, and another
+// extractor (a container runtime, Python's tarfile) may read such an archive
+// differently and unpack files no scanner saw.
+var ErrMalformed error = malformedError{}
+
+type malformedError struct{}
+
+func (malformedError) Error() string        { return "archive malformed as published" }
+func (malformedError) Is(target error) bool { return target == ErrUnsafePath }
+
+// layerFailed is called when reading layer v stopped with err before its
+// end. Unless the context ended or the connection failed, the rest of the
+// layer is read (bounded by the manifest's size, which the verifier
+// enforces) and hashed: bytes that do not match the manifest make it
+// ErrIntegrity, whatever broke first (a flipped byte in a tar header makes
+// the tar reader fail before the digest is known). When the layer is what
+// the manifest promised and the archive itself broke (fault set, the error
+// not from the callback or from reading an entry's content), it is
+// ErrMalformed naming the layer and the entry. Otherwise err is returned.
+func layerFailed(ctx context.Context, v *verifier, err error, fault *readFault) error {
+	if ctx.Err() != nil || v.bodyErr != nil || errors.Is(err, ErrIntegrity) {
+		return err
+	}
+	if verr := v.Verify(); verr != nil {
+		if errors.Is(verr, ErrIntegrity) {
+			return fmt.Errorf("%w (reading it had stopped at: %v)", verr, err)
+		}
+		return err // the drain failed (connection, context): the first error stands
+	}
+	if fault == nil || errors.Is(err, ErrLimit) || errors.Is(err, ErrUnsafePath) {
+		return err
+	}
+	where, cause := "at its first entry", strings.TrimPrefix(err.Error(), "layer "+v.want+": ")
+	switch {
+	case fault.content != nil:
+		where, cause = fmt.Sprintf("in the content of entry %q", textsafe.Escape(fault.entry)), fault.content.Error()
+	case fault.fromFn:
+		return err // the callback failed on its own
+	case fault.entry != "":
+		where = fmt.Sprintf("after entry %q", textsafe.Escape(fault.entry))
+	}
+	return fmt.Errorf("layer %s: its bytes match the manifest, but the archive breaks %s: %s: %w", v.want, where, cause, ErrMalformed)
 }
 
 // countingReader bounds the decompressed bytes of all layers together.
