@@ -74,11 +74,19 @@ deny contains v if {
 		"rule": "unsigned",
 		"severity": "high",
 		"message": sprintf("%v:%v has no signature", [input.subject.kind, input.subject.ref]),
-		"remediation": sign_how[input.subject.kind == "image"],
+		"remediation": sign_how[in_registry],
 	}
 }
 
-# How to sign, by whether the subject is an image (true) or a file or folder (false).
+# Whether the subject lives in an OCI registry: an image, or a model or
+# dataset stored as an OCI artifact (oci://…), signed as cosign signs images.
+default in_registry := false
+
+in_registry if input.subject.kind == "image"
+
+in_registry if startswith(input.subject.ref, "oci://")
+
+# How to sign, by whether the subject is in a registry (true) or a file or folder (false).
 sign_how := {
 	true: "sign it (cosign sign --key KEY, or keyless in CI) with a key or identity listed in the signature gate's params",
 	false: "sign it (gatehouse sign --key KEY PATH, or cosign sign-blob --new-bundle-format --bundle PATH.sigstore.json) with a key or identity listed in the signature gate's params",

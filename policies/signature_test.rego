@@ -56,6 +56,9 @@ test_unsigned_remediation_by_kind if {
 	some m in signature.deny with input as model
 	m.rule == "unsigned"
 	contains(m.remediation, "gatehouse sign")
+	oci := {"subject": {"kind": "model", "ref": "oci://registry.example/models/fraud@sha256:1234", "digest": digest}, "evidence": {"signatures": unsigned}}
+	some o in signature.deny with input as oci
+	contains(o.remediation, "cosign sign --key")
 }
 
 test_blob_bundle_verified_passes if {

@@ -41,7 +41,10 @@ func (c *SignaturesCollector) Collect(ctx context.Context, s gates.Subject) (any
 	if c.PolicyErr != nil {
 		return nil, fmt.Errorf("signature policy: %w", c.PolicyErr)
 	}
-	if s.Kind != gates.KindImage {
+	if _, inRegistry := RegistryRef(s); !inRegistry {
+		if strings.Contains(s.Ref, "://") {
+			return nil, fmt.Errorf("%s %s: signatures are read from OCI registries and from bundles beside local files; this reference is neither (publish the %s as an OCI artifact to sign it)", s.Kind, s.Ref, s.Kind)
+		}
 		ev, err := VerifyFileSignature(ctx, s.Ref, c.Policy)
 		if err != nil {
 			return nil, err
@@ -69,8 +72,13 @@ type ProvenanceCollector struct {
 // Name implements gates.Collector.
 func (*ProvenanceCollector) Name() string { return "provenance" }
 
-// Applies implements gates.Collector.
-func (*ProvenanceCollector) Applies(s gates.Subject) bool { return s.Kind == gates.KindImage }
+// Applies implements gates.Collector: images, and models and datasets
+// stored as OCI artifacts (oci://…), whose attestations are found the same
+// way.
+func (*ProvenanceCollector) Applies(s gates.Subject) bool {
+	_, ok := RegistryRef(s)
+	return ok
+}
 
 // Collect implements gates.Collector.
 func (c *ProvenanceCollector) Collect(ctx context.Context, s gates.Subject) (any, error) {
@@ -84,9 +92,30 @@ func (c *ProvenanceCollector) Collect(ctx context.Context, s gates.Subject) (any
 	return c.Client.Provenance(ctx, d, c.Policy)
 }
 
+// RegistryRef returns the registry reference of a subject that lives in an
+// OCI registry: an image's reference, or a model's or dataset's
+// oci://REGISTRY/REPO… without the scheme. Such subjects are signed,
+// attested and given VSAs in the registry, as cosign does for images.
+func RegistryRef(s gates.Subject) (string, bool) {
+	if s.Kind == gates.KindImage {
+		return s.Ref, true
+	}
+	if s.Kind == gates.KindModel || s.Kind == gates.KindDataset {
+		if ref, ok := strings.CutPrefix(s.Ref, "oci://"); ok {
+			return ref, true
+		}
+	}
+	return "", false
+}
+
 // subjectDigest is the digest reference a decision is about: the subject's
 // resolved digest, which must agree with a digest written in its reference.
 func (c *Client) subjectDigest(ctx context.Context, s gates.Subject) (name.Digest, error) {
+	ref, ok := RegistryRef(s)
+	if !ok {
+		return name.Digest{}, fmt.Errorf("%s %s is not in an OCI registry", s.Kind, s.Ref)
+	}
+	s.Ref = ref
 	r, err := c.ParseReference(s.Ref)
 	if err != nil {
 		return name.Digest{}, err
@@ -114,7 +143,7 @@ type Resolver struct {
 
 // Resolve implements gates.Resolver.
 func (r *Resolver) Resolve(ctx context.Context, s *gates.Subject) error {
-	if s.Kind == gates.KindImage {
+	if _, inRegistry := RegistryRef(*s); inRegistry {
 		d, err := r.Client.subjectDigest(ctx, *s)
 		if err != nil {
 			return err
@@ -251,12 +280,19 @@ func (a *Attester) Attest(ctx context.Context, d *gates.Decision) (string, error
 	if err != nil {
 		return "", err
 	}
-	if d.Subject.Kind != gates.KindImage {
+	if _, inRegistry := RegistryRef(d.Subject); !inRegistry {
+		if strings.Contains(d.Subject.Ref, "://") {
+			return "", fmt.Errorf("VSA for %s: a VSA is attached in an OCI registry or written beside a local file; %s is neither", d.Subject.Ref, d.Subject.Ref)
+		}
 		return attestFile(ctx, d, a.Signer, o)
 	}
 	dg, err := a.Client.subjectDigest(ctx, d.Subject)
 	if err != nil {
 		return "", err
+	}
+	if d.Subject.Kind != gates.KindImage {
+		// What KServe's storageUri and gatehouse's model subjects name.
+		o.ResourceURI = "oci://" + dg.String()
 	}
 	return a.Client.AttachVSA(ctx, dg, o, a.Signer, a.Format)
 }

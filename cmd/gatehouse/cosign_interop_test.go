@@ -52,6 +52,11 @@ environments:
   signed:
     gates:
       image: [signature]
+  # models: what a model artifact in a registry must show; the --attest
+  # runs of modelCells run every gate of it.
+  models:
+    gates:
+      model: [model_scan, signature, provenance]
 `
 
 // vsaType is the predicate type of gatehouse's VSA.
@@ -189,6 +194,7 @@ func TestCosignInterop(t *testing.T) {
 			s.attestationCells(t, reg, f)
 		}
 		s.vsaCells(t, reg)
+		s.modelCells(t, reg, predicate)
 	}
 	s.blobCells(t)
 	for _, reg := range []*testRegistry{startDistribution(t), startGGCR(t)} {
