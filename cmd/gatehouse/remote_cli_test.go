@@ -222,8 +222,10 @@ func TestRemoteModelTamperedLayer(t *testing.T) {
 		{"clean", 520, []int{1}, []string{"integrity check failed", "tampered"}},
 		{"evil", 520, []int{1}, []string{"integrity check failed", "tampered"}},
 		// A byte of the tar header: the tar reader fails before the digest
-		// is known. Not allowed; the layer is named.
-		{"clean", 100, []int{1, 2}, []string{"layer sha256:"}},
+		// is known; the rest of the layer is hashed, and the mismatch
+		// denies, naming the layer.
+		{"clean", 100, []int{1}, []string{"integrity check failed", "invalid tar header", "tampered"}},
+		{"evil", 100, []int{1}, []string{"integrity check failed", "tampered"}},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s@%d", tc.model, tc.offset), func(t *testing.T) {
@@ -249,6 +251,53 @@ func TestRemoteModelTamperedLayer(t *testing.T) {
 	pinned := pushModel(t, "testdata/models/clean", "oci://"+addr+"/models/tamper-clean:v1")
 	if r := gatehouse(t, env, "check", "--env", "dev", "model:"+pinned); r.code != 0 {
 		t.Errorf("untampered %s: exit %d\n%s%s", pinned, r.code, r.stdout, r.stderr)
+	}
+}
+
+// A layer whose tar is broken as published (its digest matches the bytes)
+// is denied as a hostile tree: another extractor may read it differently.
+func TestRemoteModelMalformedAsPublished(t *testing.T) {
+	addr := remoteRegistry(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, n := range []string{"a.safetensors", "b.safetensors"} {
+		tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: 16})
+		tw.Write([]byte("\x08\x00\x00\x00\x00\x00\x00\x00{}      "))
+	}
+	tw.Close()
+	b := buf.Bytes()
+	b[1024+100] ^= 0x20 // the second header's mode: its checksum fails
+	tag, err := name.NewTag(addr + "/models/malformed:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := func(mt string, b []byte) map[string]any {
+		l := static.NewLayer(b, types.MediaType(mt))
+		if err := remote.WriteLayer(tag.Context(), l, registryCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := l.Digest()
+		return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
+	}
+	layer := desc("application/vnd.cncf.model.weight.v1.tar", b)
+	raw, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"artifactType": "application/vnd.cncf.model.manifest.v1+json",
+		"config":       desc("application/vnd.cncf.model.config.v1+json", []byte(`{"descriptor":{},"modelfs":{"type":"layers","diffIds":[]},"config":{}}`)),
+		"layers":       []any{layer},
+	})
+	if err := remote.Put(tag, testManifest{raw}, registryCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	ref := fmt.Sprintf("oci://%s/models/malformed@sha256:%x", addr, sha256.Sum256(raw))
+	r := gatehouse(t, remoteEnv(t), "check", "--env", "dev", "model:"+ref)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range []string{layer["digest"].(string), "malformed as published", `after entry "a.safetensors"`} {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
 	}
 }
 
