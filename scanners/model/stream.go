@@ -154,35 +154,60 @@ func (s *scanner) readStream(f *os.File, loc string) (io.ReaderAt, int64, func()
 	return nil, 0, nil, false
 }
 
+// memSpool is the largest copy of a streamed model file (ScanMember)
+// kept in memory; a longer one goes to a temporary file. Small (config,
+// tokenizer, template files), so that four layers read in parallel cost a
+// few MiB, not four growing buffers of tens of MiB.
+const memSpool = 4 << 20
+
+// spoolCopyBuf is the buffer of the copy to the temporary file.
+const spoolCopyBuf = 256 << 10
+
 // spool copies rd into memory, or a temporary file in dir past memSpill
 // bytes, reading at most limit bytes; over reports that rd held more.
 // done releases the copy.
 func spool(rd io.Reader, limit int64, dir string) (ra io.ReaderAt, n int64, done func(), over bool, err error) {
+	return spoolSized(rd, limit, dir, -1, memSpill)
+}
+
+// spoolSized is spool keeping at most mem bytes in memory. sizeHint is the
+// length the source states (-1 when unknown): a stream said to be longer
+// than mem goes straight to the file, a shorter one into a buffer of
+// exactly its size (one byte more, to see a longer stream). The hint only
+// sizes buffers; n is what rd held.
+func spoolSized(rd io.Reader, limit int64, dir string, sizeHint, mem int64) (ra io.ReaderAt, n int64, done func(), over bool, err error) {
 	lr := &io.LimitedReader{R: rd, N: limit + 1}
-	var buf bytes.Buffer
-	n, err = io.CopyN(&buf, lr, memSpill)
-	if err == io.EOF {
-		err = nil
-	}
-	if err != nil {
-		return nil, n, nil, false, err
-	}
-	if n < memSpill {
-		if lr.N <= 0 {
-			return nil, n, nil, true, nil
+	var buf []byte
+	if sizeHint < mem {
+		if sizeHint >= 0 {
+			mem = sizeHint + 1
 		}
-		return bytes.NewReader(buf.Bytes()), n, func() {}, false, nil
+		buf, err = fillUpTo(lr, mem, sizeHint >= 0)
+		n = int64(len(buf))
+		switch {
+		case err == io.EOF:
+			if lr.N <= 0 {
+				return nil, n, nil, true, nil
+			}
+			return bytes.NewReader(buf), n, func() {}, false, nil
+		case err != nil:
+			return nil, n, nil, false, err
+		}
+		// mem bytes and more to come, or more than the hint said.
 	}
 	f, err := os.CreateTemp(dir, "gatehouse-model-*")
 	if err != nil {
 		return nil, n, nil, false, fmt.Errorf("no room for a temporary copy: %w", err)
 	}
 	cleanup := func() { f.Close(); os.Remove(f.Name()) }
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(buf); err != nil {
 		cleanup()
 		return nil, n, nil, false, fmt.Errorf("write temporary file: %w", err)
 	}
-	m, err := io.Copy(f, lr)
+	buf = nil
+	// Neither side's ReadFrom/WriteTo: *os.File.ReadFrom would copy a
+	// non-file source 32 KiB at a time.
+	m, err := io.CopyBuffer(struct{ io.Writer }{f}, lr, make([]byte, spoolCopyBuf))
 	n += m
 	if err != nil {
 		cleanup()
@@ -193,4 +218,29 @@ func spool(rd io.Reader, limit int64, dir string) (ra io.ReaderAt, n int64, done
 		return nil, n, nil, true, nil
 	}
 	return f, n, cleanup, false, nil
+}
+
+// fillUpTo reads r into a buffer until max bytes or an error, returning
+// the reader's own error (io.EOF when the stream ended; nil when max bytes
+// were read). exact allocates max at once (its size is known); otherwise
+// the buffer grows from 64 KiB by doubling, so a 3-byte file costs 64 KiB.
+func fillUpTo(r io.Reader, max int64, exact bool) ([]byte, error) {
+	c := min(max, 64<<10)
+	if exact {
+		c = max
+	}
+	buf := make([]byte, 0, c)
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), min(2*int64(cap(buf)), max))
+			copy(nb, buf)
+			buf = nb
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
