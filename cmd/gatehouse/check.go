@@ -410,6 +410,11 @@ func undecidedFindings(d *gates.Decision) []string {
 // environment requires for a subject's kind: a partial run is no verdict
 // for the environment, and a VSA must not say it is.
 func attestCovers(cfg *gates.Config, env string, subjects []gates.Subject, only []string) error {
+	for _, s := range subjects {
+		if s.Kind.IsFile() && strings.HasPrefix(s.Ref, "gs://") {
+			return fmt.Errorf("--attest: %s: a VSA is attached in an OCI registry or written beside a local file, and a bucket is neither: publish the %s as an OCI artifact (gatehouse push model) to attest it", s, s.Kind)
+		}
+	}
 	if len(only) == 0 {
 		return nil
 	}
