@@ -150,7 +150,14 @@ func Model(ctx context.Context, t sources.Tree, opts model.Options) (*ModelRepor
 		if err != nil {
 			return err
 		}
-		r := model.ScanMember(ctx, rc, f.Path, opts)
+		// The stated size lets safetensors and GGUF be judged as they
+		// stream past and sizes the copy of other files; a sample is
+		// shorter than its object, so its size is not stated.
+		size := f.Size
+		if f.Sampled {
+			size = -1
+		}
+		r := model.ScanMemberSized(ctx, rc, f.Path, size, opts)
 		rc.Close()
 		if err := ctx.Err(); err != nil {
 			return err
