@@ -293,7 +293,10 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 			return undecided(err)
 		}
 	}
-	cenv := collectorEnv{Config: cfg, Env: envName, Stderr: stderr}
+	// One walk per remote model for all its collectors; its side files are
+	// removed when the run ends, interrupted or not (remote_walk.go).
+	cenv := collectorEnv{Config: cfg, Env: envName, Stderr: stderr, Remote: newRemoteCache()}
+	defer cenv.Remote.Close()
 	// The signer is loaded before any work: a bad key or format fails fast.
 	var att attester
 	if o.attest {

@@ -60,7 +60,11 @@ and field, two sources disagreeing on a metric, a FIFO, device or socket, a limi
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
-		return evaluation.NewCollector(env.Config.GateParams(env.Env, "evaluation"))
+		local, err := evaluation.NewCollector(env.Config.GateParams(env.Env, "evaluation"))
+		if err != nil {
+			return nil, err
+		}
+		return newRemoteSide(local, evaluationSide, env.Remote), nil // local paths, and oci:// / gs:// models (remote_side.go)
 	})
 	registerCollector(func(collectorEnv) (gates.Collector, error) { return &evaluation.BaselineCollector{}, nil })
 }

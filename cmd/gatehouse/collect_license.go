@@ -51,7 +51,11 @@ refused (2), never judged by its folder.`,
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
-		return license.NewCollector(env.Config.GateParams(env.Env, "license"), env.Config.Path)
+		local, err := license.NewCollector(env.Config.GateParams(env.Env, "license"), env.Config.Path)
+		if err != nil {
+			return nil, err
+		}
+		return newRemoteSide(local, licenseSide, env.Remote), nil // local paths, and oci:// / gs:// models (remote_side.go)
 	})
 }
 

@@ -32,8 +32,8 @@ FIFO, device or socket given as PATH or as the card is refused, not read).`,
 	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	scanCmd.AddCommand(c)
 
-	registerCollector(func(collectorEnv) (gates.Collector, error) {
-		return &modelcard.Collector{}, nil
+	registerCollector(func(env collectorEnv) (gates.Collector, error) {
+		return newRemoteSide(&modelcard.Collector{}, modelCardSide, env.Remote), nil // local paths, and oci:// / gs:// models (remote_side.go)
 	})
 }
 

@@ -14,6 +14,9 @@ type collectorEnv struct {
 	Config *gates.Config
 	Env    string // the environment being checked, e.g. "prod"
 	Stderr io.Writer
+	// Remote is the run's one walk per remote model (remote_walk.go); nil
+	// walks privately for each collector.
+	Remote *remoteCache
 }
 
 // collectorFactories build the collectors `gatehouse check` runs. Each

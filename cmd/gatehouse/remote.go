@@ -93,54 +93,42 @@ func remoteError(err error) error {
 }
 
 // remoteModelCollector produces model_scan evidence: for a local path it
-// is the local collector; for oci:// and gs:// it walks the pinned tree,
-// streaming every file into the model scanner. It is registered in place
-// of the local collector (scan_model.go) so that exactly one collector
-// answers for the evidence name.
+// is the local collector; for oci:// and gs:// it takes the model report of
+// the run's one walk of the pinned tree (remote_walk.go), which streams
+// every file into the model scanner. It is registered in place of the
+// local collector (scan_model.go) so that exactly one collector answers
+// for the evidence name.
 type remoteModelCollector struct {
 	local *model.Collector
+	cache *remoteCache
 }
 
-func newModelCollector(opts model.Options) *remoteModelCollector {
-	return &remoteModelCollector{local: model.NewCollector(opts)}
+func newModelCollector(opts model.Options, cache *remoteCache) *remoteModelCollector {
+	cache.setModelOptions(opts)
+	return &remoteModelCollector{local: model.NewCollector(opts), cache: cache}
 }
 
 func (c *remoteModelCollector) Name() string { return c.local.Name() }
 
 func (c *remoteModelCollector) Applies(s gates.Subject) bool { return c.local.Applies(s) }
 
+// Collect: a tree that is not the pinned digest, or whose bytes do not
+// match its manifest, is evidence that denies; limits, credentials and
+// network failures are errors (not decided).
 func (c *remoteModelCollector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	if !sources.IsRemote(s.Ref) {
 		return c.local.Collect(ctx, s)
 	}
-	return scanRemoteModel(ctx, s, c.local.Options)
-}
-
-// scanRemoteModel scans the tree s names, by its pinned reference when the
-// resolver set one. A tree that is not the pinned digest, or whose bytes
-// do not match its manifest, is evidence that denies; limits, credentials
-// and network failures are errors (not decided).
-func scanRemoteModel(ctx context.Context, s gates.Subject, opts model.Options) (*scan.ModelReport, error) {
-	ref := s.Ref
-	if p := s.Labels[pinnedLabel]; p != "" {
-		ref = p
-	}
-	t, err := sources.Open(ctx, ref, remoteOptions())
-	if err != nil {
-		if scan.Hostile(err) {
-			return hostileReport(ref, err), nil
+	return withCache(c.cache, func(cache *remoteCache) (any, error) {
+		w, err := cache.walk(ctx, s)
+		if err != nil {
+			return nil, err
 		}
-		return nil, remoteError(err)
-	}
-	defer t.Close()
-	if s.Digest != "" && t.Identity().Digest != s.Digest {
-		return hostileReport(ref, fmt.Errorf("%s now has digest %s, not %s as resolved: %w", ref, t.Identity().Digest, s.Digest, sources.ErrIntegrity)), nil
-	}
-	rep, err := scan.Model(ctx, t, opts)
-	if err != nil {
-		return nil, remoteError(err)
-	}
-	return rep, nil
+		if w.err != nil {
+			return nil, w.err
+		}
+		return w.model, nil
+	})
 }
 
 func hostileReport(ref string, err error) *scan.ModelReport {

@@ -61,7 +61,11 @@ FIFO, device or socket, a limit) or an interrupted scan.`,
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
-		return fairness.NewCollector(env.Config.GateParams(env.Env, "fairness"))
+		local, err := fairness.NewCollector(env.Config.GateParams(env.Env, "fairness"))
+		if err != nil {
+			return nil, err
+		}
+		return newRemoteSide(local, fairnessSide, env.Remote), nil // local paths, and oci:// / gs:// models (remote_side.go)
 	})
 }
 

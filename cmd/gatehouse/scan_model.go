@@ -102,7 +102,7 @@ interrupted run (not decided); 0 everything read and nothing found.`,
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
-		return newModelCollector(model.DefaultOptions()), nil // local paths, and oci:// / gs:// (remote.go)
+		return newModelCollector(model.DefaultOptions(), env.Remote), nil // local paths, and oci:// / gs:// (remote.go)
 	})
 }
 
