@@ -60,7 +60,7 @@ func newLoopback(t testing.TB, cacheYAML string) *loopback {
 	}
 	key := strings.ReplaceAll(strings.TrimSpace(string(pemBytes)), "\n", "\n      ")
 	doc := fmt.Sprintf(`environments:
-  prod: {gates: {image: [signature]}}
+  prod: {gates: {image: [signature], model: [model_scan, signature]}}
 params:
   signature:
     keys:
