@@ -19,7 +19,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // License, model card, fairness and evaluation evidence for remote models,
@@ -449,4 +451,65 @@ func TestRemoteModelSideEvidenceGCS(t *testing.T) {
 			}
 		}
 	}
+}
+
+// stallProxy forwards to the registry but never answers a GET of the blobs
+// in stall (until the client hangs up).
+func stallProxy(t *testing.T, addr string, stall map[string]bool) string {
+	t.Helper()
+	u, _ := url.Parse("http://" + addr)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ErrorLog = log.New(io.Discard, "", 0)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(r.URL.Path, "/")
+		if r.Method == http.MethodGet && len(parts) > 2 && parts[len(parts)-2] == "blobs" && stall[parts[len(parts)-1]] {
+			<-r.Context().Done()
+			return
+		}
+		p.ServeHTTP(w, r)
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return l.Addr().String()
+}
+
+// SIGTERM while the walk streams: the run ends within seconds, not
+// decided, and the side files already copied are removed.
+func TestRemoteModelSideSIGTERM(t *testing.T) {
+	addr := remoteRegistry(t)
+	env, tmp := tmpEnv(t, remoteEnv(t))
+	config, _ := sideConfig(t)
+	pinned := pushModel(t, sideModel(t, "MIT.txt"), "oci://"+addr+"/models/side-term:v1")
+	proxy := stallProxy(t, addr, map[string]bool{layerOf(t, pinned, "model.pkl"): true})
+	via := strings.Replace(pinned, addr, proxy, 1)
+	cmd, wait := startGatehouse(t, nil, env, "check", "--config", config, "--env", "prod", "model:"+via)
+	// Wait for the side files to be copied (the stalled layer holds the walk).
+	deadline := time.Now().Add(8 * time.Second)
+	for {
+		m, _ := filepath.Glob(filepath.Join(tmp, "gatehouse-remote-*", "tree-*", "LICENSE"))
+		if len(m) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			wait()
+			t.Fatalf("no side file was copied to %s", tmp)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sent := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	r := wait()
+	if took := time.Since(sent); took > 3*time.Second {
+		t.Errorf("exited %v after SIGTERM, want within 3 s", took)
+	}
+	if r.code != exitUndecided {
+		t.Errorf("exit %d after SIGTERM, want %d\n%s%s", r.code, exitUndecided, r.stdout, r.stderr)
+	}
+	assertTmpEmpty(t, tmp)
 }
