@@ -39,6 +39,7 @@ type checkOptions struct {
 	attestFmt  string
 	audit      string
 	auditKey   string
+	sample     string
 }
 
 func init() {
@@ -76,6 +77,7 @@ configuration, evidence unreachable, policy error): the reason is on stderr.`,
 	f.StringVar(&o.attestFmt, "attest-format", "auto", "how --attest attaches an image's VSA: auto (a Sigstore bundle when the image carries bundles, else cosign's .att tag), bundle or tag")
 	f.StringVar(&o.audit, "audit", "", "record every decision in the audit log: sqlite:PATH, a file path or postgres://…")
 	f.StringVar(&o.auditKey, "audit-key", "", "private key that signs the audit log's checkpoint at the end of the run (as --key)")
+	f.StringVar(&o.sample, "sample", "", "PII-scan only the first SIZE bytes of each dataset file (1048576, 64MiB, 1GiB): the pii gate's sample_bytes for this run")
 	rootCmd.AddCommand(cmd)
 }
 
@@ -282,6 +284,9 @@ func runCheck(ctx context.Context, o checkOptions, args []string, stdout, stderr
 	}
 	envName, _, err := cfg.Environment(o.env)
 	if err != nil {
+		return undecided(err)
+	}
+	if err := applySample(cfg, envName, o.sample); err != nil {
 		return undecided(err)
 	}
 	// Composite subjects (pipeline:, score:) bring their parts in, each
