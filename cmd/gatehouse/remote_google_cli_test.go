@@ -452,14 +452,19 @@ func (o *fakeOAuth) serviceAccountJSON(t *testing.T) string {
 }
 
 // fakeGcloud writes a `gcloud` that answers `config config-helper
-// --format=json(credential)` with token and logs its arguments; it
-// returns its folder (for PATH) and the log's path.
+// --format=json(credential)` with token, valid for an hour, and logs its
+// arguments; it returns its folder (for PATH) and the log's path.
 func fakeGcloud(t *testing.T, token string) (dir, logPath string) {
+	return fakeGcloudExpiring(t, token, time.Hour)
+}
+
+// fakeGcloudExpiring is fakeGcloud with the token's lifetime.
+func fakeGcloudExpiring(t *testing.T, token string, life time.Duration) (dir, logPath string) {
 	t.Helper()
 	dir = t.TempDir()
 	logPath = filepath.Join(dir, "calls.log")
 	out, err := json.Marshal(map[string]any{"credential": map[string]string{
-		"access_token": token, "token_expiry": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}})
+		"access_token": token, "token_expiry": time.Now().Add(life).UTC().Format(time.RFC3339)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -620,6 +625,29 @@ func TestRemoteGoogleCredentials(t *testing.T) {
 			if !strings.HasPrefix(c, "config_config-helper_") {
 				t.Errorf("gcloud ran with %q", c)
 			}
+		}
+	})
+
+	t.Run("gcloud token refreshed after the first lookup's context ended", func(t *testing.T) {
+		// A token that expires within oauth2's 10 s margin is refreshed on
+		// every use, as an hour-old one is in a long run or in `serve`.
+		// google.Keychain resolves once per process and keeps the first
+		// caller's context for every refresh; check's first lookup is
+		// under pinRemote's context, cancelled when the pin is done, so
+		// the walk's refresh fails with "error executing `gcloud config
+		// config-helper`: context canceled" (gcloud and authorized_user /
+		// external_account ADC; the metadata server and service-account
+		// keys do not use that context).
+		t.Skip("known bug in sources/oci.go (reported): google.Keychain keeps the first, cancelled, context for token refreshes")
+		const token = "ya29.gcloud-short-lived"
+		ar := newFakeAR(t, token)
+		proxy := startConnectProxy(t, ar.srv.Listener.Addr().String())
+		md := startFakeMetadata(t, "")
+		gdir, glog := fakeGcloudExpiring(t, token, 5*time.Second)
+		pushAndCheck(t, googleEnv(t, ar, proxy, gdir, md.addr))
+		assertOnly(t, ar, proxy, token)
+		if calls := gcloudCalls(t, glog); len(calls) < 2 {
+			t.Errorf("gcloud ran %d times; a token about to expire must be refreshed", len(calls))
 		}
 	})
 
