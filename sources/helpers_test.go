@@ -32,11 +32,11 @@ var testRegistryOptions = RegistryOptions{Keychain: authn.NewMultiKeychain()}
 
 func testOptions() Options { return Options{Registry: testRegistryOptions} }
 
-var (
-	regOnce sync.Once
-	regAddr string
-	regErr  error
-)
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testregistry.StopShared()
+	os.Exit(code)
+}
 
 // registry returns the address of a real Distribution registry on
 // loopback (GATEHOUSE_TEST_REGISTRY, or one started for this test binary).
@@ -45,9 +45,7 @@ func registry(t testing.TB) string {
 	if a := os.Getenv("GATEHOUSE_TEST_REGISTRY"); a != "" {
 		return a
 	}
-	regOnce.Do(func() {
-		regAddr, _, regErr = testregistry.Distribution()
-	})
+	regAddr, regErr := testregistry.Shared()
 	if errors.Is(regErr, testregistry.ErrNoBinary) {
 		t.Skip(regErr.Error())
 	}

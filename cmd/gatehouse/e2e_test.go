@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 )
 
 // The end-to-end tests build the real binary once and run it on the
@@ -34,6 +36,7 @@ func TestMain(m *testing.M) {
 		panic("build gatehouse: " + err.Error())
 	}
 	code := m.Run()
+	testregistry.StopShared()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

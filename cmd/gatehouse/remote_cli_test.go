@@ -20,7 +20,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,15 +37,9 @@ import (
 // registry on loopback: push → resolve → check, and a registry that serves
 // a tampered layer.
 
-var (
-	remoteRegOnce sync.Once
-	remoteRegAddr string
-	remoteRegErr  error
-)
-
 func remoteRegistry(t *testing.T) string {
 	t.Helper()
-	remoteRegOnce.Do(func() { remoteRegAddr, _, remoteRegErr = testregistry.Distribution() })
+	remoteRegAddr, remoteRegErr := testregistry.Shared()
 	if errors.Is(remoteRegErr, testregistry.ErrNoBinary) {
 		t.Skip(remoteRegErr.Error())
 	}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -46,6 +47,9 @@ func Distribution() (addr string, stop func(), err error) {
 		return "", nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfgPath)
+	// If the test binary dies without stopping it (a panic, a timeout
+	// kill), the kernel ends the registry too rather than leaving it up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return "", nil, fmt.Errorf("start docker-registry: %w", err)
@@ -70,4 +74,26 @@ func Distribution() (addr string, stop func(), err error) {
 	}
 	stop()
 	return "", nil, errors.New("docker-registry did not answer GET /v2/ within 10s")
+}
+
+var (
+	sharedOnce sync.Once
+	sharedAddr string
+	sharedStop func()
+	sharedErr  error
+)
+
+// Shared returns one registry for the whole test binary, started on first
+// use. The package's TestMain must call StopShared after m.Run, or the
+// registry and its data outlive the tests.
+func Shared() (string, error) {
+	sharedOnce.Do(func() { sharedAddr, sharedStop, sharedErr = Distribution() })
+	return sharedAddr, sharedErr
+}
+
+// StopShared stops the registry Shared started, if any, and removes its data.
+func StopShared() {
+	if sharedStop != nil {
+		sharedStop()
+	}
 }
