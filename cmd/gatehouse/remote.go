@@ -47,7 +47,7 @@ func remoteOptions() sources.Options { return sources.Options{} }
 // undecided.
 func pinRemote(ctx context.Context, s *gates.Subject) error {
 	id, err := identify(ctx, s.Ref)
-	if err != nil {
+	if err = implicitOCIError(*s, id, err); err != nil { // model:REG/REPO@sha256:… read as oci:// (subject_oci.go)
 		return err
 	}
 	if id.Digest == "" || id.Pinned == "" {
