@@ -192,6 +192,7 @@ func (c *remoteCache) run(ctx context.Context, s gates.Subject, w *remoteWalk, o
 		w.hostile = werr
 		return
 	}
+	addArtifactRegistry(ctx, rep) // metadata only (remote_ar.go)
 	w.side = st.Side()
 	// The model folder exists even when the tree has no side file in it.
 	if err := os.MkdirAll(w.localDir(), 0o700); err != nil {

@@ -34,6 +34,12 @@ type Source struct {
 	ArtifactType   string `json:"artifact_type,omitempty"`
 	ManifestDigest string `json:"manifest_digest,omitempty"`
 	ConfigDigest   string `json:"config_digest,omitempty"`
+	// ArtifactRegistry is, for an artifact in Google Artifact Registry
+	// (LOCATION-docker.pkg.dev), the version of the pinned digest;
+	// ArtifactRegistryError says why it could not be looked up. Metadata:
+	// neither changes the verdict.
+	ArtifactRegistry      *ArtifactRegistry `json:"artifact_registry,omitempty"`
+	ArtifactRegistryError string            `json:"artifact_registry_error,omitempty"`
 }
 
 // SourceOf returns the identity recorded for id.
