@@ -15,11 +15,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gatehouse-dev/gatehouse/internal/keychain"
 	"github.com/gatehouse-dev/gatehouse/internal/textsafe"
 )
 
@@ -39,7 +39,7 @@ func (r RegistryOptions) keychain() authn.Keychain {
 	if r.Keychain != nil {
 		return r.Keychain
 	}
-	return authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
+	return keychain.Default()
 }
 
 func (r RegistryOptions) transport() http.RoundTripper {

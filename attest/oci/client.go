@@ -25,9 +25,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/gatehouse-dev/gatehouse/internal/keychain"
 )
 
 // DefaultTimeout bounds one registry operation when Options.Timeout is zero.
@@ -101,7 +102,7 @@ const noReferrersTTL = time.Hour
 // New returns a Client.
 func New(opts Options) *Client {
 	if opts.Keychain == nil {
-		opts.Keychain = authn.NewMultiKeychain(authn.DefaultKeychain, google.Keychain)
+		opts.Keychain = keychain.Default()
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

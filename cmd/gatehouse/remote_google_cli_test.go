@@ -633,12 +633,8 @@ func TestRemoteGoogleCredentials(t *testing.T) {
 		// every use, as an hour-old one is in a long run or in `serve`.
 		// google.Keychain resolves once per process and keeps the first
 		// caller's context for every refresh; check's first lookup is
-		// under pinRemote's context, cancelled when the pin is done, so
-		// the walk's refresh fails with "error executing `gcloud config
-		// config-helper`: context canceled" (gcloud and authorized_user /
-		// external_account ADC; the metadata server and service-account
-		// keys do not use that context).
-		t.Skip("known bug in sources/oci.go (reported): google.Keychain keeps the first, cancelled, context for token refreshes")
+		// under pinRemote's context, cancelled when the pin is done.
+		// internal/keychain detaches it, so the walk's refresh works.
 		const token = "ya29.gcloud-short-lived"
 		ar := newFakeAR(t, token)
 		proxy := startConnectProxy(t, ar.srv.Listener.Addr().String())
