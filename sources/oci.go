@@ -584,7 +584,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func registryError(ref, what string, err error) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("%s: %s: %w: %v (log in with `docker login`, a credential helper, or for *.pkg.dev Google application default credentials / `gcloud auth configure-docker`)", ref, what, ErrCredentials, err)
+		return fmt.Errorf("%s: %s: %w: %v (log in with `docker login`, a credential helper, or for *.pkg.dev and gcr.io Google application default credentials, GKE workload identity or `gcloud auth configure-docker`)", ref, what, ErrCredentials, err)
 	}
 	return fmt.Errorf("%s: %s: %w", ref, what, err)
 }
