@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +24,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // License, model card, fairness and evaluation evidence for remote models,
@@ -512,4 +521,69 @@ func TestRemoteModelSideSIGTERM(t *testing.T) {
 		t.Errorf("exit %d after SIGTERM, want %d\n%s%s", r.code, exitUndecided, r.stdout, r.stderr)
 	}
 	assertTmpEmpty(t, tmp)
+}
+
+// A model-car image (KServe modelcar): the model folder is models/, and
+// only its side files are read; a LICENSE elsewhere in the image is not.
+func TestRemoteModelSideEvidenceModelCar(t *testing.T) {
+	addr := remoteRegistry(t)
+	env := remoteEnv(t)
+	config, probe := sideConfig(t)
+	src := sideModel(t, "MIT.txt")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, body []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+	}
+	agpl, err := os.ReadFile(filepath.Join(repo, "scanners/license/testdata/spdx/AGPL-3.0-only.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("LICENSE", agpl) // the base image's, outside models/
+	for _, f := range []string{"model.pkl", "LICENSE", "README.md", "predictions.csv", "metrics.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		add("models/"+f, b)
+	}
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil },
+		tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON), layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(addr + "/models/modelcar:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	ld, _ := layer.Digest()
+	out, docs, r := probed(t, env, config, probe, "model:oci://"+addr+"/models/modelcar:v1")
+	res := out.Results[0]
+	if r.code != 0 || !res.Allowed {
+		t.Fatalf("exit %d, allowed %v: violations %+v undecided %v\n%s", r.code, res.Allowed, res.Violations, res.Undecided, r.stderr)
+	}
+	if l := docs["license"].Licenses; len(l) != 1 || l[0].ID != "MIT" || l[0].File != "models/LICENSE" {
+		t.Errorf("license evidence licences %+v, want MIT from models/LICENSE only", l)
+	}
+	if p := docs["fairness"].Predictions.Path; p != "models/predictions.csv" {
+		t.Errorf("fairness predictions %q, want models/predictions.csv", p)
+	}
+	for name, d := range docs {
+		for _, o := range d.Remote.Origins {
+			if !strings.HasPrefix(o.Path, "models/") || o.Layer != ld.String() || o.LayerPath != o.Path {
+				t.Errorf("%s: origin %+v, want an entry under models/ of layer %s", name, o, ld)
+			}
+		}
+	}
 }
