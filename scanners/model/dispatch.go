@@ -255,35 +255,52 @@ func hasZipEnd(r io.ReaderAt, size int64) bool {
 // reports their imports. It adds findings only; the input stays not verified.
 func (s *scanner) carve(r io.ReaderAt, size int64, loc, what string) {
 	const maxCarve = 64 << 20
+	// The first maxCarve bytes are searched a window at a time, and each
+	// candidate is walked straight from r: memory stays at a window and
+	// the walker's buffer, however many large unknown files are scanned
+	// at once (a 64 MiB copy each, before).
+	const window = 1 << 20
 	n := min(size, maxCarve)
-	buf := make([]byte, n)
-	if m, _ := r.ReadAt(buf, 0); int64(m) < n {
-		return
-	}
 	wl := pickle.LimitsFrom(s.lim)
 	wl.Partial = n < size
+	buf := make([]byte, min(n, window+1))
 	tries := 0
-	for i := 0; i+2 <= len(buf) && tries < 10_000; i++ {
-		if buf[i] != 0x80 || buf[i+1] < 2 || buf[i+1] > 5 {
-			continue
+	for base := int64(0); base+2 <= n && tries < 10_000; {
+		// One byte of overlap, so a marker split across windows is seen.
+		m, _ := r.ReadAt(buf[:min(int64(len(buf)), n-base)], base)
+		if int64(m) < min(int64(len(buf)), n-base) {
+			return // a short read: the container's own parse reports it
 		}
-		if s.ctx.Err() != nil {
-			return // in memory, so no read would notice; Scan reports the interrupt
+		next := base + int64(m) - 1
+		for i := 0; i+2 <= m && tries < 10_000; i++ {
+			if buf[i] != 0x80 || buf[i+1] < 2 || buf[i+1] > 5 {
+				continue
+			}
+			if s.ctx.Err() != nil {
+				return // Scan reports the interrupt
+			}
+			tries++
+			at := base + int64(i)
+			p := pickle.Walk(r, at, n, wl)
+			if len(p.Imports) == 0 && len(p.Builds) == 0 {
+				continue
+			}
+			var res finding.Result
+			p.Err = nil // the read error is the container's, already not verified
+			pickle.Report(&res, p, loc)
+			for j := range res.Findings {
+				res.Findings[j].Reason += " (pickle found inside " + what + ")"
+			}
+			s.add(res)
+			if p.End > at+1 {
+				// Carry on after this pickle, wherever it ended.
+				next = p.End
+				break
+			}
 		}
-		tries++
-		p := pickle.Walk(pickle.Bytes(buf), int64(i), int64(len(buf)), wl)
-		if len(p.Imports) == 0 && len(p.Builds) == 0 {
-			continue
+		if next <= base {
+			break
 		}
-		var res finding.Result
-		p.Err = nil // the read error is the container's, already not verified
-		pickle.Report(&res, p, loc)
-		for j := range res.Findings {
-			res.Findings[j].Reason += " (pickle found inside " + what + ")"
-		}
-		s.add(res)
-		if p.End > int64(i) {
-			i = int(p.End) - 1
-		}
+		base = next
 	}
 }
