@@ -263,8 +263,14 @@ _finding(g, k, gap, t, verdict) := {
 	"remediation": _remediation(verdict, k),
 }
 
-# _num: three decimals for messages.
-_num(x) := sprintf("%.3f", [x]) if is_number(x)
+# _num: three decimals for messages. OPA keeps a whole number (a ratio of
+# exactly 1) as an integer, which %.3f cannot print.
+_num(x) := sprintf("%v.000", [floor(x)]) if {
+	is_number(x)
+	x == floor(x)
+}
+
+else := sprintf("%.3f", [x]) if is_number(x)
 
 else := sprintf("%v", [x])
 

@@ -189,3 +189,13 @@ test_bad_params_fail_closed if {
 	"bad_param" in _rules(fairness.deny) with input as inp with data.gatehouse.config.fairness as {"required_groups": "sex"}
 	"bad_param" in _rules(fairness.deny) with input as inp with data.gatehouse.config.fairness as {"min_group_size": "30"}
 }
+
+# A whole-number value or bound (a ratio of exactly 1, an interval ending
+# at 0) is printed with three decimals like any other.
+test_whole_numbers_print_as_decimals if {
+	inp := _with_gap("demographic_parity_ratio", _gap(1, 0, 1))
+	w := fairness.warn with input as inp
+	some v in w
+	contains(v.message, "demographic parity ratio 1.000 (95% interval 0.000 to 1.000) may be below the minimum of 0.8")
+	not contains(v.message, "%!")
+}
