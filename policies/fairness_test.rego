@@ -99,9 +99,11 @@ test_thresholds_per_metric if {
 	count(fairness.deny) == 0 with input as inp
 	cfg := {"thresholds": {"equal_opportunity_difference": 0.1}}
 	_rules(fairness.deny) == {"equal_opportunity_difference"} with input as inp with data.gatehouse.config.fairness as cfg
+
 	# defaults stay: a bad ratio still denies next to the new threshold
 	inp2 := _with_gap("demographic_parity_ratio", _gap(0.5, 0.4, 0.6))
 	_rules(fairness.deny) == {"demographic_parity_ratio"} with input as inp2 with data.gatehouse.config.fairness as cfg
+
 	# a looser ratio threshold passes it
 	count(fairness.deny) == 0 with input as inp2 with data.gatehouse.config.fairness as {"thresholds": {"demographic_parity_ratio": 0.3}}
 }
