@@ -119,7 +119,7 @@ func (c *remoteModelCollector) Collect(ctx context.Context, s gates.Subject) (an
 	if !sources.IsRemote(s.Ref) {
 		return c.local.Collect(ctx, s)
 	}
-	return withCache(c.cache, func(cache *remoteCache) (any, error) {
+	return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) {
 		w, err := cache.walk(ctx, s)
 		if err != nil {
 			return nil, err

@@ -67,7 +67,7 @@ func (c *remoteSideCollector) Collect(ctx context.Context, s gates.Subject) (any
 		}
 		return nil, fmt.Errorf("%s evidence for a remote %s is not collected: pass --evidence %s=FILE", c.Name(), s.Kind, c.Name())
 	}
-	return withCache(c.cache, func(cache *remoteCache) (any, error) { return c.collectRemote(ctx, s, cache) })
+	return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) { return c.collectRemote(ctx, s, cache) })
 }
 
 func (c *remoteSideCollector) collectRemote(ctx context.Context, s gates.Subject, cache *remoteCache) (any, error) {

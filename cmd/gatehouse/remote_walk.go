@@ -42,8 +42,8 @@ const remoteCloseWait = 5 * time.Second
 // digest, and the private folder their side files are copied to. check
 // creates one per run and closes it when the run ends (also when it is
 // interrupted: the run's context ends first, then Close removes the folder).
-// Without one (serve's decision API) each collector uses a cache of its
-// own for the call (withCache).
+// serve's decision API has none: its collectors use the cache each
+// request's context carries, or one of their own for the call (withCache).
 type remoteCache struct {
 	mu        sync.Mutex
 	dir       string // created on first use, mode 0700
@@ -73,9 +73,22 @@ type remoteWalk struct {
 	err error
 }
 
-// withCache calls f with c, or with a cache of its own, closed (its
-// folder removed) once f returns, when c is nil.
-func withCache[T any](c *remoteCache, f func(*remoteCache) (T, error)) (T, error) {
+// remoteCacheKey carries a cache in a context: serve's decision API has
+// no run-wide cache (its collectors live as long as the server), so each
+// request brings one, and the collectors of that request share its walks.
+type remoteCacheKey struct{}
+
+// contextWithRemoteCache returns ctx carrying c (see remoteCacheKey).
+func contextWithRemoteCache(ctx context.Context, c *remoteCache) context.Context {
+	return context.WithValue(ctx, remoteCacheKey{}, c)
+}
+
+// withCache calls f with c; when c is nil, with the cache ctx carries, or
+// else with a cache of its own, closed (its folder removed) once f returns.
+func withCache[T any](ctx context.Context, c *remoteCache, f func(*remoteCache) (T, error)) (T, error) {
+	if c == nil {
+		c, _ = ctx.Value(remoteCacheKey{}).(*remoteCache)
+	}
 	if c == nil {
 		c = newRemoteCache()
 		defer c.Close()

@@ -82,6 +82,10 @@ func (a *apiChecker) Check(ctx context.Context, req checkapi.Request) ([]report.
 			subjects = append(subjects, gates.Subject{Kind: gates.Kind(d.Kind), Ref: path, Name: d.Name})
 		}
 	}
+	// One walk per remote model for all the collectors of this request.
+	cache := newRemoteCache()
+	defer cache.Close()
+	ctx = contextWithRemoteCache(ctx, cache)
 	work := expand(ctx, subjects)
 	results, err := chk.decide(ctx, work, req.Gates, nil)
 	if err != nil {
