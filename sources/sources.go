@@ -114,6 +114,15 @@ func (f *File) Open(ctx context.Context) (io.ReadCloser, error) {
 	return f.open(ctx)
 }
 
+// WithContent returns a copy of f (path, size, origin) whose content
+// comes from open: for wrappers of a Tree that keep a file's bytes
+// elsewhere, such as a tee to disk, and hand the callback the copy.
+func (f *File) WithContent(open func(ctx context.Context) (io.ReadCloser, error)) *File {
+	c := *f
+	c.open = open
+	return &c
+}
+
 // Identity says what a tree is, for the evidence and the VSA subject.
 type Identity struct {
 	Kind Kind

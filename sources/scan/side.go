@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"sync"
 
@@ -242,38 +240,9 @@ func (t *SideTree) copy(ctx context.Context, f *sources.File) (string, error) {
 	return filepath.Join(t.dir, local), nil
 }
 
-// handCopy calls fn with a File that has f's metadata and reads the copy
-// at local. sources.File's reader is private to package sources, so the
-// File comes from a local tree over the copy, with f's exported fields.
+// handCopy calls fn with f reading the copy at local.
 func (t *SideTree) handCopy(ctx context.Context, local string, f *sources.File, fn func(ctx context.Context, f *sources.File) error) error {
-	lt, err := sources.Open(ctx, local, sources.Options{MaxFiles: 1, MaxFileBytes: t.lim.MaxFileBytes, MaxTotalBytes: t.lim.MaxFileBytes})
-	if err != nil {
-		return fmt.Errorf("side file %s: %w", textsafe.Escape(f.Path), err)
-	}
-	defer lt.Close()
-	handed := false
-	err = lt.Walk(ctx, func(ctx context.Context, lf *sources.File) error {
-		if handed || lf.Type != sources.TypeRegular {
-			return fmt.Errorf("side file %s: the copy is not one regular file", textsafe.Escape(f.Path))
-		}
-		handed = true
-		copyExported(lf, f)
-		return fn(ctx, lf)
-	})
-	if err == nil && !handed {
-		err = fmt.Errorf("side file %s: the copy vanished: %w", textsafe.Escape(f.Path), fs.ErrNotExist)
-	}
-	return err
-}
-
-// copyExported sets dst's exported fields to src's, keeping dst's reader.
-func copyExported(dst, src *sources.File) {
-	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
-	for i := range dv.NumField() {
-		if dv.Type().Field(i).IsExported() {
-			dv.Field(i).Set(sv.Field(i))
-		}
-	}
+	return fn(ctx, f.WithContent(func(context.Context) (io.ReadCloser, error) { return os.Open(local) }))
 }
 
 // Origins lists the origins of the copied files whose paths keep accepts,
