@@ -190,14 +190,7 @@ func tamperProxy(t *testing.T, addr string, bad map[string]bool, offset int) str
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		return nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: p}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return l.Addr().String()
+	return serveLoopback(t, p)
 }
 
 func TestRemoteModelTamperedLayer(t *testing.T) {
@@ -264,14 +257,7 @@ func TestRemoteModelMalformedAsPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc := func(mt string, b []byte) map[string]any {
-		l := static.NewLayer(b, types.MediaType(mt))
-		if err := remote.WriteLayer(tag.Context(), l, registryCtx(t)); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := l.Digest()
-		return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
-	}
+	desc := func(mt string, b []byte) map[string]any { return writeBlob(t, tag.Context(), mt, b) }
 	layer := desc("application/vnd.cncf.model.weight.v1.tar", b)
 	raw, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -539,14 +525,7 @@ func pushHostileModelPack(t *testing.T, addr, repo string, entries []*tar.Header
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc := func(mt string, b []byte) map[string]any {
-		l := static.NewLayer(b, types.MediaType(mt))
-		if err := remote.WriteLayer(tag.Context(), l, registryCtx(t)); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := l.Digest()
-		return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
-	}
+	desc := func(mt string, b []byte) map[string]any { return writeBlob(t, tag.Context(), mt, b) }
 	raw, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"artifactType": "application/vnd.cncf.model.manifest.v1+json",
@@ -667,4 +646,30 @@ func tryFakeGCS(t *testing.T, data string) (host string, ok bool) {
 		return "", false
 	}
 	return fakeGCS(t, data), true
+}
+
+// writeBlob uploads b to repo and returns its descriptor (for hand-made
+// manifests).
+func writeBlob(t *testing.T, repo name.Repository, mt string, b []byte) map[string]any {
+	t.Helper()
+	l := static.NewLayer(b, types.MediaType(mt))
+	if err := remote.WriteLayer(repo, l, registryCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := l.Digest()
+	return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
+}
+
+// serveLoopback serves h on a free loopback port until the test ends and
+// returns host:port.
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return l.Addr().String()
 }

@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -156,14 +154,7 @@ func countingProxy(t *testing.T, addr string) *blobCounter {
 		}
 		p.ServeHTTP(w, r)
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	c.host = l.Addr().String()
+	c.host = serveLoopback(t, h)
 	return c
 }
 
@@ -477,14 +468,7 @@ func stallProxy(t *testing.T, addr string, stall map[string]bool) string {
 		}
 		p.ServeHTTP(w, r)
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return l.Addr().String()
+	return serveLoopback(t, h)
 }
 
 // SIGTERM while the walk streams: the run ends within seconds, not

@@ -9,8 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // model:REGISTRY/REPO@sha256:… without oci:// is the registry artifact
@@ -72,14 +70,7 @@ func pushHelmChart(t *testing.T, addr, repo string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc := func(mt string, b []byte) map[string]any {
-		l := static.NewLayer(b, types.MediaType(mt))
-		if err := remote.WriteLayer(tag.Context(), l, registryCtx(t)); err != nil {
-			t.Fatal(err)
-		}
-		d, _ := l.Digest()
-		return map[string]any{"mediaType": mt, "digest": d.String(), "size": len(b)}
-	}
+	desc := func(mt string, b []byte) map[string]any { return writeBlob(t, tag.Context(), mt, b) }
 	raw, _ := json.Marshal(map[string]any{
 		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
 		"config": desc("application/vnd.cncf.helm.config.v1+json", []byte(`{"name":"web","version":"0.1.0","apiVersion":"v2"}`)),
