@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -282,6 +283,10 @@ func (s *scanner) carve(r io.ReaderAt, size int64, loc, what string) {
 			tries++
 			at := base + int64(i)
 			p := pickle.Walk(r, at, n, wl)
+			// Random bytes parse as pickles now and then; what CPython
+			// could not even resolve is their noise, not a payload.
+			p.Imports = slices.DeleteFunc(p.Imports, func(imp pickle.Import) bool { return !pickle.Loadable(imp) })
+			p.Builds = slices.DeleteFunc(p.Builds, func(imp pickle.Import) bool { return !pickle.Loadable(imp) })
 			if len(p.Imports) == 0 && len(p.Builds) == 0 {
 				continue
 			}

@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 )
@@ -319,4 +320,38 @@ func isIdent(s string) bool {
 
 func isClassName(s string) bool {
 	return isIdent(s) && s[0] >= 'A' && s[0] <= 'Z'
+}
+
+// Loadable reports whether CPython's unpickler could resolve imp at all.
+// An extension code (EXT1/2/4) needs copyreg's extension registry, which
+// is empty unless the loading program fills it; a module or name that is
+// not UTF-8, or holds a NUL or another control character, fails to decode
+// or to import before anything runs. Carving pickles out of unrecognised
+// data uses it to tell a hidden payload from the noise of random bytes
+// that happen to parse; a pickle file itself is judged without it.
+func Loadable(imp Import) bool {
+	if strings.HasPrefix(imp.Opcode, "EXT") {
+		return false
+	}
+	for _, s := range []string{imp.Module, imp.Name} {
+		if imp.Unresolved != "" {
+			// Not known statically (a non-string argument: both empty;
+			// too long: a prefix). Judge what is known; a prefix may
+			// end inside a character.
+			for i := 0; i < 3 && s != "" && !utf8.ValidString(s); i++ {
+				s = s[:len(s)-1]
+			}
+		} else if s == "" {
+			return false
+		}
+		if !utf8.ValidString(s) {
+			return false
+		}
+		for _, r := range s {
+			if r < 0x20 || r == 0x7f {
+				return false
+			}
+		}
+	}
+	return true
 }
