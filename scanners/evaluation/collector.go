@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/sources/scan/remote"
 )
 
 // Collector gathers evaluation evidence (input.evidence.evaluation) for
@@ -96,10 +97,11 @@ func parseGiven(name string, data []byte, o Options) (*Evidence, *Subject, error
 		return ev, nil, nil
 	}
 	var head struct {
-		Schema  string   `json:"schema"`
-		Subject *Subject `json:"subject"`
-		Model   *Subject `json:"model"`
-		Sources []Source `json:"sources"`
+		Schema  string           `json:"schema"`
+		Subject *Subject         `json:"subject"`
+		Model   *Subject         `json:"model"`
+		Sources []Source         `json:"sources"`
+		Remote  *remote.Evidence `json:"remote"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -107,6 +109,10 @@ func parseGiven(name string, data []byte, o Options) (*Evidence, *Subject, error
 	if head.Subject != nil && head.Subject.Path == "" {
 		return nil, nil, fmt.Errorf(`%s: "subject" without a "path"`, name)
 	}
+	if err := head.Remote.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	ev.Remote = head.Remote
 	// the evidence's own sources, not the bytes it was given as
 	ev.Sources = head.Sources
 	if ev.Sources == nil {

@@ -15,6 +15,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/sources/scan/remote"
 )
 
 // Schema is the evidence schema name.
@@ -50,6 +52,10 @@ type Evidence struct {
 	Sources []Source  `json:"sources"`
 	Metrics []Metric  `json:"metrics"`
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// Remote is set when the metrics came from a remote model (oci://,
+	// gs://): the tree's identity and each source file's origin. Kept
+	// when the evidence is read back.
+	Remote *remote.Evidence `json:"remote,omitempty"`
 }
 
 // Subject names what evidence is about.

@@ -70,6 +70,8 @@ func FuzzCard(f *testing.F) {
 func FuzzEvidence(f *testing.F) {
 	f.Add([]byte(`{"schema":"evaluation/v1","subject":{"path":"m"},"sources":[],"metrics":[{"name":"accuracy","value":0.9,"slice":"overall","source":"x"}]}`))
 	f.Add([]byte(`{"schema":"evaluation_baseline/v1","model":{"path":"m"},"sources":[],"metrics":[{"name":"f1","value":0.8,"slice":"","source":"x","derived":true}]}`))
+	f.Add(remoteEval(remoteEvalOCI)) // a remote model's evidence, "remote" kept
+	f.Add(remoteEval(`{"source":{"kind":"gcs","ref":"gs://b/m/"},"origins":[{"path":"metrics.json","bucket":"b","object":"m/metrics.json","generation":1}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if v, err := (&Collector{}).ParseEvidence(data); err == nil {
 			check(t, v.(*Evidence))

@@ -205,5 +205,8 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) {
 	if ev.Subject != nil && ev.Subject.Path == "" {
 		return nil, errors.New(`fairness/v1 evidence: "subject" without a "path"`)
 	}
+	if err := ev.Remote.Validate(); err != nil {
+		return nil, fmt.Errorf("fairness/v1 evidence: %w", err)
+	}
 	return ev, nil
 }

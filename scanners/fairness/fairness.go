@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/sources/scan/remote"
 )
 
 // Schema is the evidence schema name.
@@ -168,6 +170,10 @@ type Evidence struct {
 	Settings    Settings     `json:"settings"`
 	Rows        int64        `json:"rows"`
 	Groupings   []Grouping   `json:"groupings"`
+	// Remote is set when the predictions came from a remote model
+	// (oci://, gs://): the tree's identity and the file's origin. Kept
+	// when the evidence is read back.
+	Remote *remote.Evidence `json:"remote,omitempty"`
 }
 
 // Subject names the model judged.

@@ -74,6 +74,9 @@ func (c *Collector) ParseEvidence(data []byte) (any, error) {
 	if ev.Subject != nil && ev.Subject.Path == "" {
 		return nil, fmt.Errorf(`model_card/v1 evidence: "subject" without a "path"`)
 	}
+	if err := ev.Remote.Validate(); err != nil {
+		return nil, fmt.Errorf("model_card/v1 evidence: %w", err)
+	}
 	if ev.Metrics == nil {
 		ev.Metrics = []Metric{}
 	}

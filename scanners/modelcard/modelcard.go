@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-dev/gatehouse/internal/readlimit"
+	"github.com/gatehouse-dev/gatehouse/sources/scan/remote"
 )
 
 // Schema names the version of the evidence format.
@@ -52,6 +53,10 @@ type Evidence struct {
 	// for its meaning); Datasets the training datasets it names.
 	License  string   `json:"license,omitempty"`
 	Datasets []string `json:"datasets,omitempty"`
+	// Remote is set when the card came from a remote model (oci://,
+	// gs://): the tree's identity and the card file's origin. Kept when
+	// the evidence is read back.
+	Remote *remote.Evidence `json:"remote,omitempty"`
 }
 
 // Subject names what evidence is about. Digest is kept when evidence that
