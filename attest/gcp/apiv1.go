@@ -48,19 +48,32 @@ func (r *APIRegistry) ListVersions(ctx context.Context, pkg, pageToken string) (
 	}
 	out := make([]Version, 0, len(page))
 	for _, v := range page {
-		ver := Version{Name: v.GetName(), Annotations: v.GetAnnotations()}
-		if t := v.GetCreateTime(); t != nil {
-			ver.CreateTime = t.AsTime()
-		}
-		if t := v.GetUpdateTime(); t != nil {
-			ver.UpdateTime = t.AsTime()
-		}
-		for _, t := range v.GetRelatedTags() {
-			ver.Tags = append(ver.Tags, lastSegment(t.GetName(), "/tags/"))
-		}
-		out = append(out, ver)
+		out = append(out, versionOf(v))
 	}
 	return out, next, nil
+}
+
+// GetVersion implements Registry (the FULL view, with the version's tags).
+func (r *APIRegistry) GetVersion(ctx context.Context, name string) (Version, error) {
+	v, err := r.c.GetVersion(ctx, &artifactregistrypb.GetVersionRequest{Name: name, View: artifactregistrypb.VersionView_FULL})
+	if err != nil {
+		return Version{}, apiError(err)
+	}
+	return versionOf(v), nil
+}
+
+func versionOf(v *artifactregistrypb.Version) Version {
+	ver := Version{Name: v.GetName(), Annotations: v.GetAnnotations()}
+	if t := v.GetCreateTime(); t != nil {
+		ver.CreateTime = t.AsTime()
+	}
+	if t := v.GetUpdateTime(); t != nil {
+		ver.UpdateTime = t.AsTime()
+	}
+	for _, t := range v.GetRelatedTags() {
+		ver.Tags = append(ver.Tags, lastSegment(t.GetName(), "/tags/"))
+	}
+	return ver
 }
 
 // ListTags implements Registry.

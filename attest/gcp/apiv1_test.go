@@ -111,6 +111,21 @@ func (s *fakeServer) GetTag(_ context.Context, r *artifactregistrypb.GetTagReque
 	return nil, status.Errorf(codes.NotFound, "Requested entity was not found: %s", r.GetName())
 }
 
+func (s *fakeServer) GetVersion(_ context.Context, r *artifactregistrypb.GetVersionRequest) (*artifactregistrypb.Version, error) {
+	if s.deny {
+		return nil, status.Error(codes.PermissionDenied, "denied")
+	}
+	s.views = append(s.views, r.GetView())
+	for _, vs := range s.versions {
+		for _, v := range vs {
+			if v.GetName() == r.GetName() {
+				return v, nil
+			}
+		}
+	}
+	return nil, status.Errorf(codes.NotFound, "Requested entity was not found: %s", r.GetName())
+}
+
 // startFake serves s on loopback and returns an APIRegistry connected to it.
 func startFake(t *testing.T, s *fakeServer) *APIRegistry {
 	t.Helper()
@@ -203,6 +218,21 @@ func TestAPIRegistry(t *testing.T) {
 	dg, err := c.ResolveImage(ctx, "us-central1-docker.pkg.dev/acme-prod/images/team/api:old")
 	if err != nil || dg != dgB {
 		t.Errorf("ResolveImage: %s, %v; want %s", dg, err, dgB)
+	}
+
+	s.views = nil
+	v, err := c.Version(ctx, apiPkg, dgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[0], v); diff != "" {
+		t.Errorf("Version (-want +got)\n%s", diff)
+	}
+	if diff := cmp.Diff([]artifactregistrypb.VersionView{artifactregistrypb.VersionView_FULL}, s.views); diff != "" {
+		t.Errorf("Version: views asked (-want +got)\n%s", diff)
+	}
+	if _, err := c.Version(ctx, apiPkg, "sha256:"+strings.Repeat("9", 64)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Version of a missing digest: %v", err)
 	}
 }
 

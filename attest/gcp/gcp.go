@@ -69,6 +69,8 @@ type Registry interface {
 	// (e.g. version="<version resource name>"), "" for all.
 	ListTags(ctx context.Context, pkg, filter, pageToken string) (page []Tag, next string, err error)
 	GetTag(ctx context.Context, name string) (Tag, error)
+	// GetVersion returns one version (with its tags) by resource name.
+	GetVersion(ctx context.Context, name string) (Version, error)
 }
 
 // Package names an Artifact Registry package.
@@ -218,6 +220,25 @@ func (c *Client) Versions(ctx context.Context, pkg Package) ([]Version, error) {
 		}
 	}
 	return out, nil
+}
+
+// Version returns the version id (a digest for images) of pkg with the
+// tags pointing at it: one call, however many versions pkg holds.
+func (c *Client) Version(ctx context.Context, pkg Package, id string) (Version, error) {
+	name := pkg.VersionName(id)
+	v, err := c.Registry.GetVersion(ctx, name)
+	if err != nil {
+		return Version{}, err
+	}
+	// The answer is the server's; check it is the version asked for.
+	if v.Name != name {
+		return Version{}, fmt.Errorf("asked for %s, Artifact Registry answered %s", name, truncate(v.Name))
+	}
+	v.ID = id
+	if digestRE.MatchString(id) {
+		v.Digest = id
+	}
+	return v, nil
 }
 
 // Tags lists every tag of pkg.

@@ -155,6 +155,21 @@ func (f *fakeRegistry) ListTags(_ context.Context, pkg, filter, token string) ([
 	return page(ts, token, f.pageSize, f.repeatToken)
 }
 
+func (f *fakeRegistry) GetVersion(_ context.Context, name string) (Version, error) {
+	f.calls++
+	if f.err != nil {
+		return Version{}, f.err
+	}
+	for _, vs := range f.versions {
+		for _, v := range vs {
+			if v.Name == name {
+				return v, nil
+			}
+		}
+	}
+	return Version{}, fmt.Errorf("%w: version %s", ErrNotFound, name)
+}
+
 func (f *fakeRegistry) GetTag(_ context.Context, name string) (Tag, error) {
 	f.calls++
 	if f.err != nil {
@@ -205,6 +220,35 @@ func TestVersions(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)
 	}
+}
+
+// TestVersion: one version by id in one call; a missing one is
+// ErrNotFound; a server answering with another version is refused.
+func TestVersion(t *testing.T) {
+	f := newFake()
+	c := &Client{Registry: f}
+	got, err := c.Version(context.Background(), apiPkg, dgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Version{Name: apiPkg.VersionName(dgA), ID: dgA, Digest: dgA, Tags: []string{"v1", "latest"}, CreateTime: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	if diff := cmp.Diff(want, got); diff != "" || f.calls != 1 {
+		t.Errorf("%d calls, (-want +got)\n%s", f.calls, diff)
+	}
+	if _, err := c.Version(context.Background(), apiPkg, "sha256:"+strings.Repeat("9", 64)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing version: %v", err)
+	}
+	liar := otherVersion{newFake()}
+	if _, err := (&Client{Registry: liar}).Version(context.Background(), apiPkg, dgA); err == nil || !strings.Contains(err.Error(), "answered") {
+		t.Errorf("a server answering with another version: %v", err)
+	}
+}
+
+// otherVersion answers every GetVersion with another version.
+type otherVersion struct{ *fakeRegistry }
+
+func (o otherVersion) GetVersion(ctx context.Context, name string) (Version, error) {
+	return o.fakeRegistry.GetVersion(ctx, apiPkg.VersionName(dgB))
 }
 
 func TestTags(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -97,15 +98,13 @@ func lookupARVersion(ctx context.Context, pkg gcp.Package, digest string) (*scan
 		return nil, err
 	}
 	defer reg.Close()
-	vs, err := (&gcp.Client{Registry: reg}).Versions(ctx, pkg)
+	v, err := (&gcp.Client{Registry: reg}).Version(ctx, pkg, digest)
+	if errors.Is(err, gcp.ErrNotFound) {
+		return nil, fmt.Errorf("%s has no version %s: %w", pkg, digest, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(vs, func(v gcp.Version) bool { return v.Digest == digest })
-	if i < 0 {
-		return nil, fmt.Errorf("%s has no version %s", pkg, digest)
-	}
-	v := vs[i]
 	tags := slices.Clone(v.Tags)
 	if tags == nil {
 		tags = []string{}

@@ -29,15 +29,19 @@ type arVersionsFake struct {
 	calls    int
 }
 
-func (f *arVersionsFake) ListVersions(_ context.Context, r *artifactregistrypb.ListVersionsRequest) (*artifactregistrypb.ListVersionsResponse, error) {
+// GetVersion is the one call a lookup makes (no ListVersions: the fake
+// does not serve it, so a lookup listing every version fails the test).
+func (f *arVersionsFake) GetVersion(_ context.Context, r *artifactregistrypb.GetVersionRequest) (*artifactregistrypb.Version, error) {
 	f.calls++
 	if f.deny {
-		return nil, status.Error(codes.PermissionDenied, "Permission 'artifactregistry.versions.list' denied")
+		return nil, status.Error(codes.PermissionDenied, "Permission 'artifactregistry.versions.get' denied")
 	}
-	if r.GetParent() != f.pkg {
-		return nil, status.Errorf(codes.NotFound, "Requested entity was not found: %s", r.GetParent())
+	for _, v := range f.versions {
+		if v.GetName() == r.GetName() {
+			return v, nil
+		}
 	}
-	return &artifactregistrypb.ListVersionsResponse{Versions: f.versions}, nil
+	return nil, status.Errorf(codes.NotFound, "Requested entity was not found: %s", r.GetName())
 }
 
 func startARVersionsFake(t *testing.T, f *arVersionsFake) string {
