@@ -190,6 +190,9 @@ func (t *gcsTree) allotSamples() {
 	limited := budget > 0
 	for i := range t.objects {
 		o := &t.objects[i]
+		if t.opts.SampleExcept != nil && t.opts.SampleExcept(t.relPath(o.name)) {
+			continue
+		}
 		n := o.size
 		if per > 0 && n > per {
 			n = per
@@ -220,6 +223,14 @@ func listingDigest(objects []gcsObject) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// relPath is an object's path in the tree, before cleaning.
+func (t *gcsTree) relPath(name string) string {
+	if t.single {
+		return name[strings.LastIndex(name, "/")+1:]
+	}
+	return strings.TrimPrefix(name, t.prefix)
+}
+
 func (t *gcsTree) Identity() Identity { return t.id }
 
 // Close releases the storage client the tree created.
@@ -242,11 +253,7 @@ func (t *gcsTree) Walk(ctx context.Context, fn func(context.Context, *File) erro
 			break
 		}
 		g.Go(func() error {
-			rel := strings.TrimPrefix(o.name, t.prefix)
-			if t.single {
-				rel = o.name[strings.LastIndex(o.name, "/")+1:]
-			}
-			p, err := cleanEntry(rel)
+			p, err := cleanEntry(t.relPath(o.name))
 			if err != nil {
 				return fmt.Errorf("gs://%s/%s: %w", t.bucket, textsafe.Escape(o.name), err)
 			}

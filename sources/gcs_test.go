@@ -198,16 +198,21 @@ func TestGCSSample(t *testing.T) {
 		name       string
 		per, total int64
 		want       map[string]string
+		except     string // read whole, not charged to the budget
 	}{
-		{"per object", 10, 0, map[string]string{"a.csv": strings.Repeat("a", 10), "b.csv": strings.Repeat("b", 10), "c.csv": "ccccc"}},
-		{"total budget in name order", 0, 150, map[string]string{"a.csv": strings.Repeat("a", 100), "b.csv": strings.Repeat("b", 50), "c.csv": ""}},
-		{"both", 60, 100, map[string]string{"a.csv": strings.Repeat("a", 60), "b.csv": strings.Repeat("b", 40), "c.csv": ""}},
+		{"per object", 10, 0, map[string]string{"a.csv": strings.Repeat("a", 10), "b.csv": strings.Repeat("b", 10), "c.csv": "ccccc"}, ""},
+		{"total budget in name order", 0, 150, map[string]string{"a.csv": strings.Repeat("a", 100), "b.csv": strings.Repeat("b", 50), "c.csv": ""}, ""},
+		{"both", 60, 100, map[string]string{"a.csv": strings.Repeat("a", 60), "b.csv": strings.Repeat("b", 40), "c.csv": ""}, ""},
+		{"except", 10, 15, map[string]string{"a.csv": strings.Repeat("a", 10), "b.csv": strings.Repeat("b", 100), "c.csv": "ccccc"}, "b.csv"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions()
 			opts.Storage.Client = c
 			opts.SamplePerObject, opts.SampleTotal = tc.per, tc.total
+			if tc.except != "" {
+				opts.SampleExcept = func(p string) bool { return p == tc.except }
+			}
 			tree, err := Open(context.Background(), "gs://data/set/", opts)
 			if err != nil {
 				t.Fatal(err)

@@ -208,6 +208,11 @@ type Options struct {
 	// objects past the budget are opened with what is left (at least one
 	// byte is never promised: a File with SampleBytes 0 opens empty).
 	SampleTotal int64
+	// SampleExcept, when set, names the gs:// files (by their path in the
+	// tree) that are always read whole, whatever the sample options say,
+	// and are not charged to SampleTotal: a dataset's LICENSE must be read
+	// whole while its data files are sampled.
+	SampleExcept func(path string) bool
 	// ImagePathPrefix restricts a model-car image to entries under this
 	// path (default "models/"; set to "/" for every entry).
 	ImagePathPrefix string

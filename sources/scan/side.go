@@ -173,6 +173,8 @@ func (t *SideTree) reserve(f *sources.File) bool {
 		t.fail(p, fmt.Errorf("is a %s to %q: links inside an artifact are not followed", f.Type, textsafe.Escape(f.Linkname)))
 	case f.Type != sources.TypeRegular:
 		t.fail(p, errors.New("is a device, FIFO or other special entry: never opened"))
+	case f.Sampled:
+		t.fail(p, fmt.Errorf("opened sampled (%d of %d bytes): a side file is read whole or not at all: %w", f.SampleBytes, f.Size, sources.ErrLimit))
 	case f.Size < 0:
 		t.fail(p, fmt.Errorf("the source does not state its size: %w", sources.ErrLimit))
 	case f.Size > t.lim.MaxFileBytes:
