@@ -186,7 +186,7 @@ func TestCheckSampleGCS(t *testing.T) {
 	if err := applySample(cfg, "dev", "16KiB"); err != nil {
 		t.Fatal(err)
 	}
-	col, err := newPIICollector(cfg.GateParams("dev", "pii"))
+	col, err := newPIICollector(cfg.GateParams("dev", "pii"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

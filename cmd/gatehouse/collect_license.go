@@ -55,7 +55,9 @@ refused (2), never judged by its folder.`,
 		if err != nil {
 			return nil, err
 		}
-		return newRemoteSide(local, licenseSide, env.Remote), nil // local paths, and oci:// / gs:// models (remote_side.go)
+		// local paths, oci:// / gs:// models (remote_side.go) and datasets,
+		// whose walk the pii collector shares (remote_dataset.go)
+		return newRemoteSide(local, licenseSide, env.Remote).forDatasets(piiWalkOptions(env.Config.GateParams(env.Env, "pii"))), nil
 	})
 }
 

@@ -136,23 +136,22 @@ func hostileReport(ref string, err error) *scan.ModelReport {
 }
 
 // remotePIICollector produces pii evidence: the local collector for a
-// local path (its ParseEvidence and limits are promoted), the tree walk of
-// sources/scan for oci:// and gs://. Registered in place of the local one
-// (scan_dataset.go).
+// local path (its ParseEvidence and limits are promoted); for oci:// and
+// gs:// the pii report of the run's one walk of the pinned dataset
+// (remote_dataset.go), which the license collector shares. Registered in
+// place of the local one (scan_dataset.go).
 type remotePIICollector struct {
 	*pii.Collector
-	opts pii.Options
+	opts  pii.Options
+	cache *remoteCache
 }
 
-func newPIICollector(params map[string]any) (gates.Collector, error) {
+func newPIICollector(params map[string]any, cache *remoteCache) (gates.Collector, error) {
 	local, err := pii.NewCollector(params) // validates the params
 	if err != nil {
 		return nil, err
 	}
-	var o pii.Options
-	o.SampleRows, _ = paramInt(params["sample_rows"])
-	o.SampleBytes, _ = paramInt(params["sample_bytes"])
-	return &remotePIICollector{Collector: local, opts: o}, nil
+	return &remotePIICollector{Collector: local, opts: piiWalkOptions(params), cache: cache}, nil
 }
 
 // paramInt reads a whole number pii.NewCollector has already accepted.
@@ -177,23 +176,14 @@ func (c *remotePIICollector) Collect(ctx context.Context, s gates.Subject) (any,
 	if !sources.IsRemote(s.Ref) {
 		return c.Collector.Collect(ctx, s)
 	}
-	ref := s.Ref
-	if p := s.Labels[pinnedLabel]; p != "" {
-		ref = p
-	}
-	so := remoteOptions()
-	so.SamplePerObject = c.opts.SampleBytes // gs:// objects stream only what the sample reads
-	t, err := sources.Open(ctx, ref, so)
-	if err != nil {
-		return nil, remoteError(err)
-	}
-	defer t.Close()
-	if s.Digest != "" && t.Identity().Digest != s.Digest {
-		return nil, fmt.Errorf("%s now has digest %s, not %s as resolved: %w", ref, t.Identity().Digest, s.Digest, sources.ErrIntegrity)
-	}
-	rep, err := scan.Dataset(ctx, t, c.opts, "")
-	if err != nil {
-		return nil, remoteError(err)
-	}
-	return rep, nil
+	return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) {
+		w, err := cache.walkDataset(ctx, s, c.opts)
+		if err != nil {
+			return nil, err
+		}
+		if w.err != nil {
+			return nil, w.err
+		}
+		return w.dataset, nil
+	})
 }

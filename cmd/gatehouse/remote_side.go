@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/scanners/fairness"
 	"github.com/gatehouse-dev/gatehouse/scanners/license"
 	"github.com/gatehouse-dev/gatehouse/scanners/modelcard"
+	"github.com/gatehouse-dev/gatehouse/scanners/pii"
 	"github.com/gatehouse-dev/gatehouse/sources"
 )
 
@@ -49,10 +50,22 @@ type remoteSideCollector struct {
 	// the model folder in the tree).
 	needs func(base, p string) bool
 	cache *remoteCache
+	// datasets, when set, makes the collector answer for remote datasets
+	// too, from the run's one walk of the dataset (remote_dataset.go),
+	// started with these PII options if the pii collector has not.
+	datasets *pii.Options
 }
 
 func newRemoteSide(local sideLocal, needs func(base, p string) bool, cache *remoteCache) *remoteSideCollector {
 	return &remoteSideCollector{sideLocal: local, needs: needs, cache: cache}
+}
+
+// forDatasets makes c answer for remote datasets as well (the license
+// collector), sharing the pii collector's walk: o are the pii gate's
+// options (piiWalkOptions).
+func (c *remoteSideCollector) forDatasets(o pii.Options) *remoteSideCollector {
+	c.datasets = &o
+	return c
 }
 
 func (c *remoteSideCollector) Collect(ctx context.Context, s gates.Subject) (any, error) {
@@ -60,20 +73,36 @@ func (c *remoteSideCollector) Collect(ctx context.Context, s gates.Subject) (any
 		return c.sideLocal.Collect(ctx, s)
 	}
 	// An image's licences come from SBOMs in gatehouse.yaml; a remote
-	// dataset has no side-file walk: only models are walked here.
-	if s.Kind != gates.KindModel {
-		if s.Kind == gates.KindImage {
-			return c.sideLocal.Collect(ctx, s)
-		}
+	// dataset's side files come from its pii walk (license only).
+	switch {
+	case s.Kind == gates.KindImage:
+		return c.sideLocal.Collect(ctx, s)
+	case s.Kind == gates.KindDataset && c.datasets != nil:
+		return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) {
+			w, err := cache.walkDataset(ctx, s, *c.datasets)
+			if err != nil {
+				return nil, err
+			}
+			return c.collectFrom(ctx, s, w)
+		})
+	case s.Kind != gates.KindModel:
 		return nil, fmt.Errorf("%s evidence for a remote %s is not collected: pass --evidence %s=FILE", c.Name(), s.Kind, c.Name())
 	}
-	return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) { return c.collectRemote(ctx, s, cache) })
+	return withCache(ctx, c.cache, func(cache *remoteCache) (any, error) {
+		w, err := cache.walk(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		return c.collectFrom(ctx, s, w)
+	})
 }
 
-func (c *remoteSideCollector) collectRemote(ctx context.Context, s gates.Subject, cache *remoteCache) (any, error) {
-	w, err := cache.walk(ctx, s)
-	if err != nil {
-		return nil, err
+// collectFrom runs the local collector on the side files of walk w and
+// rebinds its evidence to s.
+func (c *remoteSideCollector) collectFrom(ctx context.Context, s gates.Subject, w *remoteWalk) (any, error) {
+	what := "model"
+	if s.Kind == gates.KindDataset {
+		what = "dataset"
 	}
 	switch {
 	case w.hostile != nil:
@@ -83,7 +112,7 @@ func (c *remoteSideCollector) collectRemote(ctx context.Context, s gates.Subject
 	}
 	keep := func(p string) bool { return c.needs(w.base, p) }
 	if err := w.side.FirstError(keep); err != nil {
-		return nil, fmt.Errorf("%s: %w; %s evidence is not read from a model folder without it", w.ref, err, c.Name())
+		return nil, fmt.Errorf("%s: %w; %s evidence is not read from a %s folder without it", w.ref, err, c.Name(), what)
 	}
 	local := s
 	local.Ref, local.Digest, local.Labels = w.localDir(), "", nil

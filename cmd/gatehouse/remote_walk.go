@@ -64,7 +64,9 @@ type remoteWalk struct {
 	source scan.Source // the tree's identity
 	base   string      // the model folder in the tree: "" or "models/" (model-car)
 	model  *scan.ModelReport
-	side   scan.Side
+	// dataset is the pii report of a dataset's walk (remote_dataset.go).
+	dataset *scan.DatasetReport
+	side    scan.Side
 	// hostile: the tree lied about its bytes or tried to escape: model
 	// scan denies, nothing copied is judged.
 	hostile error
@@ -107,14 +109,26 @@ func (c *remoteCache) setModelOptions(o model.Options) {
 	c.mu.Unlock()
 }
 
-// walk returns the walk of s's tree, starting it if no collector of this
-// run has, and waiting for it (or for ctx to end).
+// walk returns the walk of s's tree (a model), starting it if no
+// collector of this run has, and waiting for it (or for ctx to end).
 func (c *remoteCache) walk(ctx context.Context, s gates.Subject) (*remoteWalk, error) {
+	c.mu.Lock()
+	opts := model.DefaultOptions()
+	if c.modelOpts != nil {
+		opts = *c.modelOpts
+	}
+	c.mu.Unlock()
+	return c.walkWith(ctx, s, func(ctx context.Context, w *remoteWalk) { c.run(ctx, s, w, opts) })
+}
+
+// walkWith returns the walk of s's tree, keyed by s's kind, pinned
+// reference and digest; the first asker's run does the walk.
+func (c *remoteCache) walkWith(ctx context.Context, s gates.Subject, run func(context.Context, *remoteWalk)) (*remoteWalk, error) {
 	ref := s.Ref
 	if p := s.Labels[pinnedLabel]; p != "" {
 		ref = p
 	}
-	key := ref + "\x00" + s.Digest
+	key := string(s.Kind) + "\x00" + ref + "\x00" + s.Digest
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -124,10 +138,6 @@ func (c *remoteCache) walk(ctx context.Context, s gates.Subject) (*remoteWalk, e
 	if w == nil {
 		w = &remoteWalk{done: make(chan struct{}), ref: ref}
 		c.walks[key] = w
-	}
-	opts := model.DefaultOptions()
-	if c.modelOpts != nil {
-		opts = *c.modelOpts
 	}
 	c.mu.Unlock()
 	w.once.Do(func() {
@@ -147,7 +157,7 @@ func (c *remoteCache) walk(ctx context.Context, s gates.Subject) (*remoteWalk, e
 		go func() {
 			defer c.running.Done()
 			defer close(w.done)
-			c.run(ctx, s, w, opts)
+			run(ctx, w)
 		}()
 	})
 	select {

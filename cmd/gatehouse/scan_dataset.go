@@ -52,7 +52,7 @@ SIGTERM) — 1 wins over 2 when something was found.`,
 	scanCmd.AddCommand(c)
 
 	registerCollector(func(env collectorEnv) (gates.Collector, error) {
-		return newPIICollector(env.Config.GateParams(env.Env, "pii")) // local paths, and oci:// / gs:// (remote.go)
+		return newPIICollector(env.Config.GateParams(env.Env, "pii"), env.Remote) // local paths, and oci:// / gs:// (remote.go)
 	})
 }
 

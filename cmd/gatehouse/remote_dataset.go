@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/gatehouse-dev/gatehouse/gates"
+	"github.com/gatehouse-dev/gatehouse/scanners/pii"
+	"github.com/gatehouse-dev/gatehouse/sources"
+	"github.com/gatehouse-dev/gatehouse/sources/scan"
+)
+
+// One walk of a remote dataset (dataset:oci://…, dataset:gs://…) per
+// subject per run: the PII scanner reads every file as the tree streams
+// past, and the files the license collector reads in a local dataset
+// folder (LICENSE*, COPYING*, NOTICE*, README* — the dataset card — and
+// SBOMs: licenseSide) are copied, bounded by sideLimits, into the run's
+// private folder, where the license collector reads them. With pii
+// sampling (sample_bytes, check --sample) gs:// data objects are read only
+// up to the sample, but licence files are always read whole
+// (sources.Options.SampleExcept): a LICENSE is judged on all of its words
+// or not at all.
+
+// piiWalkOptions are the PII scanner's options of a dataset walk, from
+// the pii gate's params (already checked by pii.NewCollector, whose
+// factory fails the run when they are not valid). The pii and license
+// collectors both read them, so whichever starts the walk starts the same
+// one.
+func piiWalkOptions(params map[string]any) pii.Options {
+	var o pii.Options
+	o.SampleRows, _ = paramInt(params["sample_rows"])
+	o.SampleBytes, _ = paramInt(params["sample_bytes"])
+	return o
+}
+
+// walkDataset returns the walk of the remote dataset s, starting it if no
+// collector of this run has.
+func (c *remoteCache) walkDataset(ctx context.Context, s gates.Subject, o pii.Options) (*remoteWalk, error) {
+	return c.walkWith(ctx, s, func(ctx context.Context, w *remoteWalk) { c.runDataset(ctx, s, w, o) })
+}
+
+// runDataset walks a dataset once: every file to the PII scanner, licence
+// files copied as well. pii/v1 has no place for a hostile tree: a tree
+// that lies about its bytes is an error for every collector (not decided),
+// as it has always been for pii.
+func (c *remoteCache) runDataset(ctx context.Context, s gates.Subject, w *remoteWalk, o pii.Options) {
+	w.source = scan.Source{Ref: w.ref}
+	so := remoteOptions()
+	so.SamplePerObject = o.SampleBytes // gs:// objects stream only what the sample reads…
+	// …but a licence file is read whole (a bucket's tree has no model-car
+	// prefix: its licence files are at the root).
+	so.SampleExcept = func(p string) bool { return licenseSide("", p) }
+	t, err := sources.Open(ctx, w.ref, so)
+	if err != nil {
+		if scan.Hostile(err) {
+			w.hostile = err
+		}
+		w.err = remoteError(err)
+		return
+	}
+	defer t.Close()
+	id := t.Identity()
+	w.source = scan.SourceOf(id)
+	if s.Digest != "" && id.Digest != s.Digest {
+		w.hostile = fmt.Errorf("%s now has digest %s, not %s as resolved: %w", w.ref, id.Digest, s.Digest, sources.ErrIntegrity)
+		w.err = w.hostile
+		return
+	}
+	if id.Format == sources.FormatModelCar {
+		w.base = "models/" // sources' default image path prefix
+	}
+	dir, err := c.treeDir()
+	if err != nil {
+		w.err = err
+		return
+	}
+	st, err := scan.NewSideTree(t, dir, func(p string) bool { return licenseSide(w.base, p) }, sideLimits)
+	if err != nil {
+		w.err = err
+		return
+	}
+	defer st.Close()
+	rep, err := scan.Dataset(ctx, st, o, "")
+	if err != nil {
+		if scan.Hostile(err) {
+			w.hostile = err
+		}
+		w.err = remoteError(err)
+		return
+	}
+	w.dataset = rep
+	w.side = st.Side()
+	// The dataset folder exists even when the tree has no licence file.
+	if err := os.MkdirAll(w.localDir(), 0o700); err != nil {
+		w.err = fmt.Errorf("side files: %w", err)
+	}
+}
