@@ -132,6 +132,17 @@ deny contains v if {
 	v := lib.bad_param("evaluation", sprintf("max_regression.%s", [name]), m, "{absolute: number >= 0, relative: number >= 0}, at least one")
 }
 
+# Metric names are compared without case, so two keys that differ only in
+# case name one metric twice: which allowance holds would be a guess.
+deny contains v if {
+	is_object(_max_regression)
+	some a, _ in _max_regression
+	some b, _ in _max_regression
+	a < b
+	lower(a) == lower(b)
+	v := lib.bad_param("evaluation", "max_regression", sprintf("%v and %v", [a, b]), "one entry per metric (names are compared without case)")
+}
+
 deny contains v if {
 	not _good_margin(_default_margin)
 	v := lib.bad_param("evaluation", "default_max_regression", _default_margin, "{absolute: number >= 0, relative: number >= 0}, at least one")
@@ -355,9 +366,12 @@ _key(m) := [lower(m.name), object.get(m, "dataset", ""), object.get(m, "split", 
 _candidate := {_key(m): m.value | some m in _metrics}
 
 # _margin(name): the allowance of a metric, or undefined when it is not compared.
-_margin(name) := m if {
-	some k, m in _max_regression
-	lower(k) == name
+_margin(name) := _max_regression[k] if {
+	# The first spelling in order: two keys naming the same metric in
+	# different case are refused below, but must not make this conflict.
+	keys := sort([k | some k, _ in _max_regression; lower(k) == name])
+	count(keys) > 0
+	k := keys[0]
 } else := _default_margin if {
 	_compare == "all"
 }

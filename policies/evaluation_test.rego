@@ -157,6 +157,17 @@ test_relative_margin if {
 	count(evaluation.deny) == 0 with input as inp with data.gatehouse.config.evaluation as {"max_regression": {"rmse": {"relative": 0.01, "absolute": 0.5}}}
 }
 
+# Two spellings of one metric in max_regression are a configuration error
+# with both names, not an evaluation conflict.
+test_max_regression_same_metric_twice if {
+	inp := _with_base([_m("rmse", 10.4)], [_m("rmse", 10)])
+	cfg := {"max_regression": {"RMSE": {"relative": 0.05}, "rmse": {"relative": 0.01}}}
+	d := evaluation.deny with input as inp with data.gatehouse.config.evaluation as cfg
+	some v in d
+	v.rule == "bad_param"
+	contains(v.message, "RMSE and rmse")
+}
+
 test_compare_listed if {
 	inp := _with_base(_good, [_m("accuracy", 0.99), _m("f1", 0.99)])
 	d := evaluation.deny with input as inp with data.gatehouse.config.evaluation as {"compare": "listed", "max_regression": {"f1": {"absolute": 0.2}}}
