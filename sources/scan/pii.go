@@ -80,10 +80,10 @@ func Dataset(ctx context.Context, t sources.Tree, o pii.Options, tmpDir string) 
 			rep.Totals[k] += v
 		}
 		for _, x := range ev.NotVerified {
-			rep.NotVerified = append(rep.NotVerified, pii.NotVerified{Location: f.Path + orig.suffix(), Reason: x.Reason})
+			rep.NotVerified = append(rep.NotVerified, pii.NotVerified{Location: f.Path + suffix(orig), Reason: x.Reason})
 		}
 		for _, x := range ev.Skipped {
-			rep.Skipped = append(rep.Skipped, pii.NotVerified{Location: f.Path + orig.suffix(), Reason: x.Reason})
+			rep.Skipped = append(rep.Skipped, pii.NotVerified{Location: f.Path + suffix(orig), Reason: x.Reason})
 		}
 		return nil
 	})

@@ -21,26 +21,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/scanners/model"
 	"github.com/gatehouse-dev/gatehouse/scanners/model/finding"
 	"github.com/gatehouse-dev/gatehouse/sources"
+	"github.com/gatehouse-dev/gatehouse/sources/scan/remote"
 )
 
-// Source is the identity of the tree that was scanned.
-type Source struct {
-	Kind           string `json:"kind"`
-	Ref            string `json:"ref"`
-	Digest         string `json:"digest,omitempty"`
-	Pinned         string `json:"pinned,omitempty"`
-	Format         string `json:"format,omitempty"`
-	MediaType      string `json:"media_type,omitempty"`
-	ArtifactType   string `json:"artifact_type,omitempty"`
-	ManifestDigest string `json:"manifest_digest,omitempty"`
-	ConfigDigest   string `json:"config_digest,omitempty"`
-	// ArtifactRegistry is, for an artifact in Google Artifact Registry
-	// (LOCATION-docker.pkg.dev), the version of the pinned digest;
-	// ArtifactRegistryError says why it could not be looked up. Metadata:
-	// neither changes the verdict.
-	ArtifactRegistry      *ArtifactRegistry `json:"artifact_registry,omitempty"`
-	ArtifactRegistryError string            `json:"artifact_registry_error,omitempty"`
-}
+// Source is the identity of the tree that was scanned, and Origin where a
+// file's bytes came from: one definition, in package remote, which the
+// evidence readers of scanners/ also use to read them back.
+type (
+	Source           = remote.Source
+	Origin           = remote.Origin
+	ArtifactRegistry = remote.ArtifactRegistry
+)
 
 // SourceOf returns the identity recorded for id.
 func SourceOf(id sources.Identity) Source {
@@ -49,21 +40,6 @@ func SourceOf(id sources.Identity) Source {
 		Format: string(id.Format), MediaType: id.MediaType, ArtifactType: id.ArtifactType,
 		ManifestDigest: id.ManifestDigest, ConfigDigest: id.ConfigDigest,
 	}
-}
-
-// Origin says where a file's bytes came from.
-type Origin struct {
-	Path           string `json:"path"`
-	Layer          string `json:"layer,omitempty"`
-	LayerMediaType string `json:"layer_media_type,omitempty"`
-	LayerPath      string `json:"layer_path,omitempty"`
-	Bucket         string `json:"bucket,omitempty"`
-	Object         string `json:"object,omitempty"`
-	Generation     int64  `json:"generation,omitempty"`
-	CRC32C         string `json:"crc32c,omitempty"` // 8 hex digits
-	MD5            string `json:"md5,omitempty"`    // hex
-	Sampled        bool   `json:"sampled,omitempty"`
-	SampleBytes    int64  `json:"sample_bytes,omitempty"`
 }
 
 // OriginOf returns where f came from.
@@ -84,7 +60,7 @@ func OriginOf(f *sources.File) Origin {
 
 // suffix is what a location gains so that the gate's message names the
 // bytes: " [layer sha256:…, entry NAME]" or " [gs://BUCKET/OBJECT#GEN]".
-func (o Origin) suffix() string {
+func suffix(o Origin) string {
 	switch {
 	case o.Layer != "":
 		return fmt.Sprintf(" [layer %s, entry %s]", o.Layer, textsafe.Escape(o.LayerPath))
@@ -147,7 +123,7 @@ func Model(ctx context.Context, t sources.Tree, opts model.Options) (*ModelRepor
 			mu.Lock()
 			defer mu.Unlock()
 			rep.NotVerified = append(rep.NotVerified, NotVerified{
-				NotVerified: finding.NotVerified{Location: f.Path + o.suffix(), Reason: linkReason(f)},
+				NotVerified: finding.NotVerified{Location: f.Path + suffix(o), Reason: linkReason(f)},
 				Origin:      &o,
 			})
 			return nil
@@ -173,11 +149,11 @@ func Model(ctx context.Context, t sources.Tree, opts model.Options) (*ModelRepor
 		rep.FilesScanned += r.FilesScanned
 		rep.BytesScanned += r.BytesScanned
 		for _, x := range r.Findings {
-			x.Location += o.suffix()
+			x.Location += suffix(o)
 			rep.Findings = append(rep.Findings, Finding{Finding: x, Origin: &o})
 		}
 		for _, x := range r.NotVerified {
-			x.Location += o.suffix()
+			x.Location += suffix(o)
 			rep.NotVerified = append(rep.NotVerified, NotVerified{NotVerified: x, Origin: &o})
 		}
 		return nil

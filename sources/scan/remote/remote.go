@@ -1,11 +1,11 @@
 // Package remote is the "remote" object of evidence gatehouse collected
 // from a remote model or dataset (oci://, gs://): the tree's identity and
-// where each file the evidence was computed from came from. It mirrors
-// sources/scan's Source and Origin JSON shapes (a test there keeps the two
-// in step) without their dependencies, so that evidence readers in
-// scanners/ can accept the object back from `--evidence NAME=FILE` with a
+// where each file the evidence was computed from came from. sources/scan
+// writes these types (its Source and Origin are these), and the evidence
+// readers in scanners/ read them back from `--evidence NAME=FILE` with a
 // strict shape: decoded with DisallowUnknownFields, an unknown field
-// inside is refused like one at the top.
+// inside is refused like one at the top. The package has no dependencies,
+// so scanners stay free of sources and registry clients.
 package remote
 
 import (
@@ -20,7 +20,7 @@ type Evidence struct {
 	Origins []Origin `json:"origins"`
 }
 
-// Source is the identity of the tree (sources/scan.Source).
+// Source is the identity of the tree that was judged.
 type Source struct {
 	Kind                  string            `json:"kind"`
 	Ref                   string            `json:"ref"`
@@ -35,7 +35,11 @@ type Source struct {
 	ArtifactRegistryError string            `json:"artifact_registry_error,omitempty"`
 }
 
-// ArtifactRegistry is sources/scan.ArtifactRegistry.
+// ArtifactRegistry is what Google Artifact Registry says about the version
+// of a pinned digest (Source.ArtifactRegistry): its tags, when it was
+// created and last updated, and its annotations. Package and Version are
+// resource names (projects/P/locations/L/repositories/R/packages/NAME,
+// …/versions/sha256:…). Metadata: the verdict never depends on it.
 type ArtifactRegistry struct {
 	Package     string            `json:"package"`
 	Version     string            `json:"version"`
@@ -45,7 +49,10 @@ type ArtifactRegistry struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// Origin says where one file's bytes came from (sources/scan.Origin).
+// Origin says where one file's bytes came from: the layer digest, its
+// media type and the entry inside it, or the bucket object, generation,
+// CRC32C (8 hex digits) and MD5 (hex); Sampled when only SampleBytes of it
+// were read.
 type Origin struct {
 	Path           string `json:"path"`
 	Layer          string `json:"layer,omitempty"`
