@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/gatehouse-dev/gatehouse/gates"
 	"github.com/gatehouse-dev/gatehouse/scanners/pii"
-	"github.com/gatehouse-dev/gatehouse/sources"
 	"github.com/gatehouse-dev/gatehouse/sources/scan"
 )
 
@@ -45,42 +42,19 @@ func (c *remoteCache) walkDataset(ctx context.Context, s gates.Subject, o pii.Op
 // that lies about its bytes is an error for every collector (not decided),
 // as it has always been for pii.
 func (c *remoteCache) runDataset(ctx context.Context, s gates.Subject, w *remoteWalk, o pii.Options) {
-	w.source = scan.Source{Ref: w.ref}
 	so := remoteOptions()
 	so.SamplePerObject = o.SampleBytes // gs:// objects stream only what the sample reads…
 	// …but a licence file is read whole (a bucket's tree has no model-car
 	// prefix: its licence files are at the root).
 	so.SampleExcept = func(p string) bool { return licenseSide("", p) }
-	t, err := sources.Open(ctx, w.ref, so)
-	if err != nil {
-		if scan.Hostile(err) {
-			w.hostile = err
+	st, done := c.openSide(ctx, s, w, so, licenseSide)
+	if st == nil {
+		if w.hostile != nil {
+			w.err = remoteError(w.hostile)
 		}
-		w.err = remoteError(err)
 		return
 	}
-	defer t.Close()
-	id := t.Identity()
-	w.source = scan.SourceOf(id)
-	if s.Digest != "" && id.Digest != s.Digest {
-		w.hostile = fmt.Errorf("%s now has digest %s, not %s as resolved: %w", w.ref, id.Digest, s.Digest, sources.ErrIntegrity)
-		w.err = w.hostile
-		return
-	}
-	if id.Format == sources.FormatModelCar {
-		w.base = "models/" // sources' default image path prefix
-	}
-	dir, err := c.treeDir()
-	if err != nil {
-		w.err = err
-		return
-	}
-	st, err := scan.NewSideTree(t, dir, func(p string) bool { return licenseSide(w.base, p) }, sideLimits)
-	if err != nil {
-		w.err = err
-		return
-	}
-	defer st.Close()
+	defer done()
 	rep, err := scan.Dataset(ctx, st, o, "")
 	if err != nil {
 		if scan.Hostile(err) {
@@ -90,9 +64,5 @@ func (c *remoteCache) runDataset(ctx context.Context, s gates.Subject, w *remote
 		return
 	}
 	w.dataset = rep
-	w.side = st.Side()
-	// The dataset folder exists even when the tree has no licence file.
-	if err := os.MkdirAll(w.localDir(), 0o700); err != nil {
-		w.err = fmt.Errorf("side files: %w", err)
-	}
+	w.keepSide(st)
 }

@@ -168,42 +168,65 @@ func (c *remoteCache) walkWith(ctx context.Context, s gates.Subject, run func(co
 	}
 }
 
-// run walks the tree once: every file to the model scanner, side files
-// copied as well.
-func (c *remoteCache) run(ctx context.Context, s gates.Subject, w *remoteWalk, opts model.Options) {
+// openSide opens w's pinned tree with so, checks that it is still the
+// digest s was resolved to, and tees the files side selects (side(base,
+// path)) into a private folder. When it returns nil, w says why: hostile
+// when the tree lied about its bytes (what that means is the caller's
+// evidence to say), err otherwise. done closes the tee and the tree.
+func (c *remoteCache) openSide(ctx context.Context, s gates.Subject, w *remoteWalk, so sources.Options, side func(base, p string) bool) (st *scan.SideTree, done func()) {
 	w.source = scan.Source{Ref: w.ref}
-	t, err := sources.Open(ctx, w.ref, remoteOptions())
+	t, err := sources.Open(ctx, w.ref, so)
 	if err != nil {
 		if scan.Hostile(err) {
 			w.hostile = err
-			w.model = hostileReport(w.ref, err)
-			return
+		} else {
+			w.err = remoteError(err)
 		}
-		w.err = remoteError(err)
-		return
+		return nil, nil
 	}
-	defer t.Close()
 	id := t.Identity()
 	w.source = scan.SourceOf(id)
 	if s.Digest != "" && id.Digest != s.Digest {
+		t.Close()
 		w.hostile = fmt.Errorf("%s now has digest %s, not %s as resolved: %w", w.ref, id.Digest, s.Digest, sources.ErrIntegrity)
-		w.model = hostileReport(w.ref, w.hostile)
-		return
+		return nil, nil
 	}
 	if id.Format == sources.FormatModelCar {
 		w.base = "models/" // sources' default image path prefix
 	}
 	dir, err := c.treeDir()
+	if err == nil {
+		st, err = scan.NewSideTree(t, dir, func(p string) bool { return side(w.base, p) }, sideLimits)
+	}
 	if err != nil {
+		t.Close()
 		w.err = err
+		return nil, nil
+	}
+	return st, func() { st.Close(); t.Close() }
+}
+
+// keepSide records the side files of a walk that succeeded; the folder
+// exists even when the tree has none.
+func (w *remoteWalk) keepSide(st *scan.SideTree) {
+	w.side = st.Side()
+	if err := os.MkdirAll(w.localDir(), 0o700); err != nil {
+		w.err = fmt.Errorf("side files: %w", err)
+	}
+}
+
+// run walks the tree once: every file to the model scanner, side files
+// copied as well. A tree that lied about its bytes is a denying model_scan
+// report, not an error.
+func (c *remoteCache) run(ctx context.Context, s gates.Subject, w *remoteWalk, opts model.Options) {
+	st, done := c.openSide(ctx, s, w, remoteOptions(), isSideFile)
+	if st == nil {
+		if w.hostile != nil {
+			w.model = hostileReport(w.ref, w.hostile)
+		}
 		return
 	}
-	st, err := scan.NewSideTree(t, dir, func(p string) bool { return isSideFile(w.base, p) }, sideLimits)
-	if err != nil {
-		w.err = err
-		return
-	}
-	defer st.Close()
+	defer done()
 	rep, err := scan.Model(ctx, st, opts)
 	if err != nil {
 		w.err = remoteError(err)
@@ -216,11 +239,7 @@ func (c *remoteCache) run(ctx context.Context, s gates.Subject, w *remoteWalk, o
 		return
 	}
 	addArtifactRegistry(ctx, rep) // metadata only (remote_ar.go)
-	w.side = st.Side()
-	// The model folder exists even when the tree has no side file in it.
-	if err := os.MkdirAll(w.localDir(), 0o700); err != nil {
-		w.err = fmt.Errorf("side files: %w", err)
-	}
+	w.keepSide(st)
 }
 
 // treeDir makes a private folder for one tree's side files.
