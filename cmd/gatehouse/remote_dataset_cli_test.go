@@ -114,14 +114,9 @@ func TestRemoteDatasetLicenseOCI(t *testing.T) {
 	config, probe := datasetConfig(t)
 	counter := countingProxy(t, addr)
 
-	pinned := pushModel(t, licensedDataset(t, "MIT.txt"), "oci://"+addr+"/datasets/licensed:v1")
+	pinned, layers, viaTag := pushCounted(t, addr, counter, licensedDataset(t, "MIT.txt"), "datasets/licensed",
+		"LICENSE", "README.md", "transactions.csv")
 	digest := pinned[strings.LastIndex(pinned, "@")+1:]
-	layers := map[string]string{}
-	for _, f := range []string{"LICENSE", "README.md", "transactions.csv"} {
-		layers[f] = layerOf(t, pinned, f)
-	}
-	viaTag := "oci://" + counter.host + "/datasets/licensed:v1"
-	counter.take()
 
 	out, docs, r := probedDataset(t, env, config, probe, "dataset:"+viaTag)
 	res := out.Results[0]
@@ -130,12 +125,7 @@ func TestRemoteDatasetLicenseOCI(t *testing.T) {
 	}
 	assertTmpEmpty(t, tmp)
 	// One walk for the pii and license collectors: every layer once.
-	gets := counter.take()
-	for f, l := range layers {
-		if gets[l] != 1 {
-			t.Errorf("layer of %s (%s) fetched %d times in one run, want 1", f, l, gets[l])
-		}
-	}
+	counter.fetchedOnce(t, layers, "in one run")
 	d := docs.License
 	if d.Subject.Path != viaTag || d.Subject.Digest != digest {
 		t.Errorf("license evidence is about %s (%s), want %s (%s)", d.Subject.Path, d.Subject.Digest, viaTag, digest)

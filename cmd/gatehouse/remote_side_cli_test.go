@@ -158,6 +158,32 @@ func countingProxy(t *testing.T, addr string) *blobCounter {
 	return c
 }
 
+// pushCounted pushes dir as repo:v1 to the registry at addr and returns
+// the pinned reference, the layer digest of each of files, and the tag as
+// reached through counter's proxy; the counts start from zero.
+func pushCounted(t *testing.T, addr string, counter *blobCounter, dir, repo string, files ...string) (pinned string, layers map[string]string, viaTag string) {
+	t.Helper()
+	pinned = pushModel(t, dir, "oci://"+addr+"/"+repo+":v1")
+	layers = map[string]string{}
+	for _, f := range files {
+		layers[f] = layerOf(t, pinned, f)
+	}
+	counter.take()
+	return pinned, layers, "oci://" + counter.host + "/" + repo + ":v1"
+}
+
+// fetchedOnce fails the test unless each layer was fetched exactly once
+// since the last take; what says when ("in one run", "in round 2").
+func (c *blobCounter) fetchedOnce(t *testing.T, layers map[string]string, what string) {
+	t.Helper()
+	gets := c.take()
+	for f, l := range layers {
+		if gets[l] != 1 {
+			t.Errorf("layer of %s (%s) fetched %d times %s, want 1", f, l, gets[l], what)
+		}
+	}
+}
+
 func (c *blobCounter) take() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -274,14 +300,9 @@ func TestRemoteModelSideEvidenceOCI(t *testing.T) {
 	config, probe := sideConfig(t)
 	counter := countingProxy(t, addr)
 
-	pinned := pushModel(t, sideModel(t, "MIT.txt"), "oci://"+addr+"/models/side:v1")
+	pinned, layers, viaTag := pushCounted(t, addr, counter, sideModel(t, "MIT.txt"), "models/side",
+		"model.pkl", "LICENSE", "README.md", "predictions.csv", "metrics.json")
 	digest := pinned[strings.LastIndex(pinned, "@")+1:]
-	layers := map[string]string{}
-	for _, f := range []string{"model.pkl", "LICENSE", "README.md", "predictions.csv", "metrics.json"} {
-		layers[f] = layerOf(t, pinned, f)
-	}
-	viaTag := "oci://" + counter.host + "/models/side:v1"
-	counter.take()
 
 	out, docs, r := probed(t, env, config, probe, "model:"+viaTag)
 	res := out.Results[0]
@@ -290,12 +311,7 @@ func TestRemoteModelSideEvidenceOCI(t *testing.T) {
 	}
 	assertTmpEmpty(t, tmp)
 	// One walk for five collectors: every layer fetched once.
-	gets := counter.take()
-	for f, l := range layers {
-		if gets[l] != 1 {
-			t.Errorf("layer of %s (%s) fetched %d times in one run, want 1", f, l, gets[l])
-		}
-	}
+	counter.fetchedOnce(t, layers, "in one run")
 	wantFiles := map[string][]string{
 		"license":    {"LICENSE", "README.md"},
 		"model_card": {"README.md"},
@@ -349,7 +365,7 @@ func TestRemoteModelSideEvidenceOCI(t *testing.T) {
 		}
 	}
 	assertTmpEmpty(t, tmp)
-	gets = counter.take()
+	gets := counter.take()
 	for f, l := range layers {
 		if n := gets[l]; n > 1 {
 			t.Errorf("prod run: layer of %s fetched %d times, want at most 1", f, n)

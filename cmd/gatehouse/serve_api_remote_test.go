@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,17 +24,13 @@ func TestDecisionAPIRemoteModelOneWalk(t *testing.T) {
 	must(t, err)
 	must(t, f.Close())
 	counter := countingProxy(t, addr)
-	pinned := pushModel(t, sideModel(t, "MIT.txt"), "oci://"+addr+"/models/api-side:v1")
-	var layers []string
-	for _, f := range []string{"model.pkl", "LICENSE", "README.md", "predictions.csv", "metrics.json"} {
-		layers = append(layers, layerOf(t, pinned, f))
-	}
+	_, layers, viaTag := pushCounted(t, addr, counter, sideModel(t, "MIT.txt"), "models/api-side",
+		"model.pkl", "LICENSE", "README.md", "predictions.csv", "metrics.json")
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	must(t, os.WriteFile(tokens, []byte(apiToken+" checker test\n"), 0o600))
 	s := apiServer{startServe(t, "--config", config, "--check-tokens", tokens, "--check-timeout", "30s"), ""}
-	counter.take()
 
-	body := `{"environment": "prod", "subjects": ["model:oci://` + counter.host + `/models/api-side:v1"]}`
+	body := `{"environment": "prod", "subjects": ["model:` + viaTag + `"]}`
 	for round := 1; round <= 2; round++ {
 		code, _, raw := s.post(t, apiToken, "application/json", body)
 		var doc report.Document
@@ -56,11 +53,6 @@ func TestDecisionAPIRemoteModelOneWalk(t *testing.T) {
 		}
 		// Each layer once; the config blob is read when the reference is
 		// pinned and again when the walk opens the pinned tree.
-		gets := counter.take()
-		for _, l := range layers {
-			if gets[l] != 1 {
-				t.Errorf("round %d: layer %s fetched %d times, want once per request", round, l, gets[l])
-			}
-		}
+		counter.fetchedOnce(t, layers, fmt.Sprintf("in request %d", round))
 	}
 }
