@@ -2,7 +2,6 @@ package sources
 
 import (
 	"bufio"
-	"cloud.google.com/go/storage"
 	"context"
 	"fmt"
 	"io"
@@ -10,13 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/crane"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"cloud.google.com/go/storage"
+
+	"github.com/gatehouse-dev/gatehouse/internal/benchutil"
 )
 
 // benchMiB is the size of the synthetic model (GATEHOUSE_BENCH_MIB,
@@ -26,19 +24,6 @@ func benchMiB() int64 {
 		return v
 	}
 	return 512
-}
-
-// writeRandom writes n incompressible bytes.
-func writeRandom(t testing.TB, path string, n int64, seed uint64) {
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r := rand.NewChaCha8([32]byte{byte(seed)})
-	if _, err := io.CopyN(f, r, n); err != nil {
-		t.Fatal(err)
-	}
 }
 
 var (
@@ -56,8 +41,8 @@ func benchArtifact(b *testing.B) (ref string, size int64) {
 	benchOnce.Do(func() {
 		dir := b.TempDir()
 		total := benchMiB() << 20
-		writeRandom(b, filepath.Join(dir, "model.safetensors"), total*3/4, 1)
-		writeRandom(b, filepath.Join(dir, "pytorch_model.bin"), total/4, 2)
+		benchutil.WriteRandom(b, filepath.Join(dir, "model.safetensors"), total*3/4, 1)
+		benchutil.WriteRandom(b, filepath.Join(dir, "pytorch_model.bin"), total/4, 2)
 		os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"architectures":["X"]}`), 0o600)
 		os.WriteFile(filepath.Join(dir, "README.md"), []byte("# bench model"), 0o600)
 		benchRef = addr + "/bench/model:v1"
@@ -70,25 +55,6 @@ func benchArtifact(b *testing.B) (ref string, size int64) {
 	return benchRef, benchBytes
 }
 
-// resetPeakRSS clears VmHWM (Linux: echo 5 > /proc/self/clear_refs).
-func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkOCI streams the artifact through Walk (every byte read, as a
 // scanner does) and, in the same run, pulls it to disk as `crane pull
 // --format oci` does. The ratio of the two ns/op is the figure of issue 12.
@@ -96,7 +62,7 @@ func BenchmarkOCI(b *testing.B) {
 	ref, size := benchArtifact(b)
 	b.Run("stream-walk", func(b *testing.B) {
 		b.SetBytes(size)
-		resetPeakRSS()
+		benchutil.ResetPeakRSS()
 		for i := 0; i < b.N; i++ {
 			tree, err := Open(context.Background(), "oci://"+ref, testOptions())
 			if err != nil {
@@ -122,28 +88,9 @@ func BenchmarkOCI(b *testing.B) {
 				b.Fatalf("read %d bytes of %d", n, size)
 			}
 		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		b.ReportMetric(benchutil.PeakRSSMiB(), "peak-RSS-MiB")
 	})
-	b.Run("crane-pull-to-disk", func(b *testing.B) {
-		b.SetBytes(size)
-		resetPeakRSS()
-		for i := 0; i < b.N; i++ {
-			dir := b.TempDir()
-			img, err := crane.Pull(ref, crane.WithAuthFromKeychain(testRegistryOptions.keychain()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := layout.Write(dir, empty.Index)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := p.AppendImage(img); err != nil {
-				b.Fatal(err)
-			}
-			os.RemoveAll(dir)
-		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-	})
+	b.Run("crane-pull-to-disk", benchutil.CranePull(ref, testRegistryOptions.keychain(), size))
 }
 
 // BenchmarkGCSSample reads 64 MiB of a large object (GATEHOUSE_BENCH_GCS_MIB,
@@ -162,7 +109,7 @@ func BenchmarkGCSSample(b *testing.B) {
 	opts.SamplePerObject = 64 << 20
 	b.SetBytes(64 << 20)
 	b.ResetTimer()
-	resetPeakRSS()
+	benchutil.ResetPeakRSS()
 	for i := 0; i < b.N; i++ {
 		tree, err := Open(ctx, "gs://bench/data/", opts)
 		if err != nil {
@@ -184,7 +131,7 @@ func BenchmarkGCSSample(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(benchutil.PeakRSSMiB(), "peak-RSS-MiB")
 	b.ReportMetric(float64(written>>20), "object-MiB")
 }
 

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"archive/zip"
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,16 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/crane"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/gatehouse-dev/gatehouse/internal/benchutil"
 	"github.com/gatehouse-dev/gatehouse/internal/testregistry"
 	"github.com/gatehouse-dev/gatehouse/scanners/model"
 	"github.com/gatehouse-dev/gatehouse/sources"
@@ -61,7 +57,7 @@ func BenchmarkModelScanOCI(b *testing.B) {
 	dir := b.TempDir()
 	writeSafetensors(b, filepath.Join(dir, "model.safetensors"), size*3/4)
 	if randomBin {
-		writeRandomFile(b, filepath.Join(dir, "pytorch_model.bin"), size/4)
+		benchutil.WriteRandom(b, filepath.Join(dir, "pytorch_model.bin"), size/4, 7)
 	} else {
 		writeTorchZip(b, filepath.Join(dir, "pytorch_model.bin"), size/4)
 	}
@@ -76,7 +72,7 @@ func BenchmarkModelScanOCI(b *testing.B) {
 	}
 	b.Run("scan-model", func(b *testing.B) {
 		b.SetBytes(size)
-		resetPeakRSS()
+		benchutil.ResetPeakRSS()
 		for i := 0; i < b.N; i++ {
 			t, err := sources.Open(context.Background(), "oci://"+ref, opts)
 			if err != nil {
@@ -99,28 +95,9 @@ func BenchmarkModelScanOCI(b *testing.B) {
 				b.Fatalf("want a clean, verified report: %+v %+v", rep.Findings, rep.NotVerified)
 			}
 		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+		b.ReportMetric(benchutil.PeakRSSMiB(), "peak-RSS-MiB")
 	})
-	b.Run("crane-pull-to-disk", func(b *testing.B) {
-		b.SetBytes(size)
-		resetPeakRSS()
-		for i := 0; i < b.N; i++ {
-			out := b.TempDir()
-			img, err := crane.Pull(ref, crane.WithAuthFromKeychain(authn.NewMultiKeychain()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			p, err := layout.Write(out, empty.Index)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := p.AppendImage(img); err != nil {
-				b.Fatal(err)
-			}
-			os.RemoveAll(out)
-		}
-		b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
-	})
+	b.Run("crane-pull-to-disk", benchutil.CranePull(ref, authn.NewMultiKeychain(), size))
 	if gh == "" {
 		return
 	}
@@ -212,17 +189,6 @@ func writeTorchZip(b *testing.B, path string, n int64) {
 // torchPickle is a state dict of one tensor as torch.save pickles it.
 const torchPickle = "\x80\x02ctorch._utils\n_rebuild_tensor_v2\nq\x00((X\x07\x00\x00\x00storageq\x01ctorch\nFloatStorage\nq\x02X\x01\x00\x00\x000q\x03X\x03\x00\x00\x00cpuq\x04K\x0ctq\x05QK\x00K\x03K\x04\x86q\x06K\x04K\x01\x86q\x07\x89ccollections\nOrderedDict\nq\x08)Rq\ttq\nRq\x0b."
 
-func writeRandomFile(b *testing.B, path string, n int64) {
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := io.CopyN(f, rand.NewChaCha8([32]byte{7}), n); err != nil {
-		b.Fatal(err)
-	}
-}
-
 // writeSafetensors writes a valid safetensors file of about n bytes: one
 // U8 tensor of random bytes.
 func writeSafetensors(b *testing.B, path string, n int64) {
@@ -241,27 +207,4 @@ func writeSafetensors(b *testing.B, path string, n int64) {
 	if _, err := io.CopyN(f, rand.NewChaCha8([32]byte{3}), data); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// resetPeakRSS returns freed heap to the OS (writing the artifact and
-// pushing it leave some) and restarts the peak at the current RSS.
-func resetPeakRSS() {
-	debug.FreeOSMemory()
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-func peakRSSMiB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
