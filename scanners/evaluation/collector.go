@@ -51,7 +51,7 @@ func (c *Collector) Collect(ctx context.Context, s gates.Subject) (any, error) {
 	dir := s.Ref
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("evaluation: %w (the collector reads a local model folder; for a remote model pass --evidence evaluation=FILE)", err)
+		return nil, fmt.Errorf("evaluation: %w (or pass --evidence evaluation=FILE)", err)
 	}
 	if !fi.IsDir() {
 		dir = filepath.Dir(dir)
