@@ -190,7 +190,7 @@ func (t *gcsTree) allotSamples() {
 	limited := budget > 0
 	for i := range t.objects {
 		o := &t.objects[i]
-		if t.opts.SampleExcept != nil && t.opts.SampleExcept(t.relPath(o.name)) {
+		if t.opts.SampleExcept != nil && t.opts.SampleExcept(t.relPath(o.name), o.size) {
 			continue
 		}
 		n := o.size

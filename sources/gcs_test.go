@@ -211,7 +211,7 @@ func TestGCSSample(t *testing.T) {
 			opts.Storage.Client = c
 			opts.SamplePerObject, opts.SampleTotal = tc.per, tc.total
 			if tc.except != "" {
-				opts.SampleExcept = func(p string) bool { return p == tc.except }
+				opts.SampleExcept = func(p string, _ int64) bool { return p == tc.except }
 			}
 			tree, err := Open(context.Background(), "gs://data/set/", opts)
 			if err != nil {

@@ -209,10 +209,12 @@ type Options struct {
 	// byte is never promised: a File with SampleBytes 0 opens empty).
 	SampleTotal int64
 	// SampleExcept, when set, names the gs:// files (by their path in the
-	// tree) that are always read whole, whatever the sample options say,
-	// and are not charged to SampleTotal: a dataset's LICENSE must be read
-	// whole while its data files are sampled.
-	SampleExcept func(path string) bool
+	// tree and their listed size) that are always read whole, whatever the
+	// sample options say, and are not charged to SampleTotal: a dataset's
+	// LICENSE must be read whole while its data files are sampled. The
+	// size lets the caller keep the sample's bound: a huge file that only
+	// bears a licence file's name stays sampled.
+	SampleExcept func(path string, size int64) bool
 	// ImagePathPrefix restricts a model-car image to entries under this
 	// path (default "models/"; set to "/" for every entry).
 	ImagePathPrefix string

@@ -45,8 +45,12 @@ func (c *remoteCache) runDataset(ctx context.Context, s gates.Subject, w *remote
 	so := remoteOptions()
 	so.SamplePerObject = o.SampleBytes // gs:// objects stream only what the sample reads…
 	// …but a licence file is read whole (a bucket's tree has no model-car
-	// prefix: its licence files are at the root).
-	so.SampleExcept = func(p string) bool { return licenseSide("", p) }
+	// prefix: its licence files are at the root). One larger than a side
+	// file may be is sampled like data: the sample's bound holds, and the
+	// tee refuses it, so the licence gate is not decided.
+	so.SampleExcept = func(p string, size int64) bool {
+		return size <= sideLimits.MaxFileBytes && licenseSide("", p)
+	}
 	st, done := c.openSide(ctx, s, w, so, licenseSide)
 	if st == nil {
 		if w.hostile != nil {

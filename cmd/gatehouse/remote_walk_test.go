@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -187,5 +188,44 @@ func TestRemoteSideWithoutCache(t *testing.T) {
 	entries, _ := os.ReadDir(os.Getenv("TMPDIR"))
 	if len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// A file named like a licence but larger than a side file may be is
+// sampled like data under --sample (the sample's bound holds), and the
+// licence gate, which cannot read it whole, is not decided.
+func TestRemoteDatasetHugeLicenceStaysSampled(t *testing.T) {
+	data := t.TempDir()
+	writeFile(t, filepath.Join(data, "datasets", "big-readme", "README.md"), strings.Repeat("MIT License. ", 400))
+	writeFile(t, filepath.Join(data, "datasets", "big-readme", "rows.csv"), "id,email\n1,a@example.com\n")
+	t.Setenv("STORAGE_EMULATOR_HOST", fakeGCS(t, data))
+	saved := sideLimits
+	t.Cleanup(func() { sideLimits = saved })
+	sideLimits = scan.SideLimits{MaxFileBytes: 1024}
+
+	s := gates.Subject{Kind: gates.KindDataset, Ref: "gs://datasets/big-readme/"}
+	ctx := context.Background()
+	if err := pinRemote(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	cache := newRemoteCache()
+	defer cache.Close()
+	lic, err := license.NewCollector(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := piiWalkOptions(map[string]any{"sample_bytes": 64})
+	licence := newRemoteSide(lic, licenseSide, cache).forDatasets(opts)
+	if _, err := licence.Collect(ctx, s); err == nil || !strings.Contains(err.Error(), "README.md") {
+		t.Errorf("licence gate on a 5 KiB README with 1 KiB side files: %v; want an error naming README.md", err)
+	}
+	w, err := cache.walkDataset(ctx, s, opts)
+	if err != nil || w.dataset == nil {
+		t.Fatalf("walk: %v %+v", err, w)
+	}
+	for _, f := range w.dataset.Files {
+		if f.Path == "README.md" && (!f.Sampled || f.SampleBytes != 64) {
+			t.Errorf("README.md read %+v; want sampled to 64 bytes", f)
+		}
 	}
 }
